@@ -1,0 +1,208 @@
+"""``evaluate(task, patch) -> EvalResult``: the one evaluation path.
+
+spec (task + patch) → script (runner.sh + files) → container → outputs → status, as plain data.
+The pytest plugin, the CLI and the trainer all call this and take the reward from the
+``swe_harness_reward`` hook (:func:`swe_harness.rewards.reward_for`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+
+from . import patch as patchlib
+from .task import DEFAULT_TIMEOUT_S, Task
+
+STATUSES = ("passed", "failed", "patch_failed", "rejected", "timeout", "error")
+LOG_BYTES = 1 << 20  # eval output kept per evaluation (the tail)
+LOG_TAIL_CHARS = 4000  # of which this much goes into the report line
+GITCONFIG = "[safe]\n\tdirectory = *\n[user]\n\tname = swe_harness\n\temail = swe_harness@localhost\n"
+
+
+@dataclass
+class EvalResult:
+    instance_id: str
+    patch: str  # "gold" | "empty" | "test-only" | "model"
+    status: str
+    exit_code: int | None = None
+    apply_method: str | None = None
+    duration_s: dict[str, float] = field(default_factory=dict)
+    image: str | None = None
+    evidence: str = "none"
+    log_tail: str = ""
+    error: str | None = None
+
+    def report(self, reward: float | None) -> dict:
+        """One report line (schema in ARCHITECTURE.md)."""
+        line = asdict(self)
+        line["reward"] = reward
+        if line["error"] is None:
+            del line["error"]
+        return line
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    build: str = "missing"
+    timeout_s: float | None = None  # overrides the task's
+    memory: str = "4g"
+    pids: int = 2048
+
+
+def eval_timeout(task: Task, options: EvalOptions) -> float:
+    return options.timeout_s or task.timeout_s or DEFAULT_TIMEOUT_S
+
+
+def candidate_problems(candidate: str) -> str | None:
+    """Why a candidate is refused before any container starts, or None."""
+    if candidate and not patchlib.looks_like_diff(candidate):
+        return "not a unified diff"
+    bad = patchlib.unsafe_paths(candidate)
+    if bad:
+        return "writes outside the repository: " + ", ".join(bad)
+    return None
+
+
+def protected_files(task: Task) -> list[str]:
+    """Paths reset to the base commit after the candidate is applied: every path the test patch
+    touches or adds, and the task's declared test files."""
+    return sorted(patchlib.touched_paths(task.test_patch) | set(task.test_files))
+
+
+def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[str, bytes | str]:
+    runner = resources.files("swe_harness").joinpath("runner.sh").read_text()
+    return {
+        "swe/run.sh": runner,
+        "swe/candidate.diff": patchlib.normalize(candidate),
+        "swe/test.diff": task.test_patch,
+        "swe/protect.list": "".join(p + "\n" for p in protected_files(task)),
+        "swe/eval_script.sh": task.eval_script,
+        "swe/gitconfig": GITCONFIG,
+        "swe/out/": b"",
+    }
+
+
+def container_env(task: Task, options: EvalOptions) -> dict[str, str]:
+    return {
+        "SWE_WORKDIR": task.workdir, "SWE_TIMEOUT": str(eval_timeout(task, options)),
+        "SWE_LOG_BYTES": str(LOG_BYTES), "TZ": "UTC", "PYTHONHASHSEED": "0", "PAGER": "cat",
+        "TQDM_DISABLE": "1", "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
+def parse_result(text: str) -> dict[str, str]:
+    """``key=value`` lines written by runner.sh; the first value of a key wins."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key not in fields:
+            fields[key] = value
+    return fields
+
+
+def grade(fields: dict[str, str], container_exit: int | None, timeout_s: float,
+          oom_killed: bool = False) -> tuple[str, str | None]:
+    """(status, error) from what the runner recorded and how the container ended."""
+    if container_exit is None:
+        return "timeout", None
+    phase = fields.get("phase")
+    if phase == "patch_failed":
+        return "patch_failed", None
+    if phase == "test_patch_failed":
+        return "error", "the task's test_patch does not apply after the candidate (task is broken)"
+    if "error" in fields:
+        return "error", fields["error"]
+    if phase != "done":
+        how = "was OOM-killed" if oom_killed else f"ended with {container_exit} before the eval finished"
+        return "error", f"the harness runner {how} (container killed from outside?)"
+    rc = int(fields["eval_exit_code"])
+    elapsed = float(fields["t_eval_end"]) - float(fields["t_apply_end"])
+    if rc in (124, 137) and elapsed >= timeout_s - 0.5:
+        return "timeout", None
+    return ("passed" if rc == 0 else "failed"), None
+
+
+def evaluate(task: Task, candidate: str, kind: str = "model",
+             options: EvalOptions = EvalOptions()) -> EvalResult:
+    """Evaluate ``candidate`` on ``task`` in a fresh container. Never raises for a bad patch or a
+    broken machine: those are statuses (``rejected``/``patch_failed``/``error``)."""
+    from . import sandbox
+
+    started = time.monotonic()
+    result = EvalResult(task.instance_id, kind, "error", image=task.image_name)
+    problem = candidate_problems(candidate)
+    if problem:
+        result.status, result.error = "rejected", problem
+        result.duration_s = {"total": round(time.monotonic() - started, 3)}
+        return result
+    timeout_s = eval_timeout(task, options)
+    container = None
+    marks = {"start": started}
+    try:
+        sandbox.ensure_image(task, options.build)
+        container = sandbox.Container(
+            task.image_name, ["bash", "/swe/run.sh"], task.workdir,
+            labels={sandbox.LABEL_INSTANCE: task.instance_id,
+                    sandbox.LABEL_WORKER: _worker()},
+            network=task.network, environment=container_env(task, options),
+            limits=sandbox.Limits(memory=options.memory, pids=options.pids))
+        container.create()
+        container.put(container_files(task, candidate, options))
+        container.start()
+        marks["started"] = time.monotonic()
+        exit_code = container.wait(timeout_s + 60)
+        marks["ended"] = time.monotonic()
+        outputs = container.get("/swe/out") if exit_code is not None else {}
+        fields = parse_result(outputs.get("result", b"").decode("utf-8", "replace"))
+        oom = exit_code is not None and fields.get("phase") != "done" and container.oom_killed()
+        result.status, result.error = grade(fields, exit_code, timeout_s, oom)
+        result.exit_code = int(fields["eval_exit_code"]) if "eval_exit_code" in fields else None
+        result.apply_method = fields.get("apply_method")
+        log = outputs.get("eval.log", b"") or outputs.get("apply.log", b"")
+        result.log_tail = log.decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
+        result.duration_s = _durations(fields, marks)
+    except sandbox.InfraError as exc:
+        result.status, result.error = "error", str(exc)
+    except Exception as exc:  # docker SDK / requests errors: infrastructure, never a 0.0
+        result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        teardown = time.monotonic()
+        if container is not None:
+            try:
+                container.remove()
+            except Exception as exc:
+                result.error = result.error or f"container removal failed: {exc}"
+        end = time.monotonic()
+        result.duration_s = {**result.duration_s, "teardown": round(end - teardown, 3),
+                             "total": round(end - started, 3)}
+    return result
+
+
+def _durations(fields: dict[str, str], marks: dict[str, float]) -> dict[str, float]:
+    out = {"setup": round(marks["started"] - marks["start"], 3)}
+    try:
+        t0, t1 = float(fields["t_start"]), float(fields["t_apply_end"])
+        out["apply"] = round(t1 - t0, 3)
+        if "t_eval_end" in fields:
+            out["eval"] = round(float(fields["t_eval_end"]) - t1, 3)
+    except (KeyError, ValueError):
+        pass
+    return out
+
+
+def _worker() -> str:
+    import os
+
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def candidate_for(task: Task, kind: str, predictions: dict[str, str] | None = None) -> str | None:
+    """The patch text for a patch kind; None when a predictions file has no entry for the task."""
+    if kind == "gold":
+        return task.gold_candidate
+    if kind == "empty":
+        return ""
+    if kind == "test-only":
+        return task.test_only_candidate
+    return (predictions or {}).get(task.instance_id)

@@ -1,0 +1,133 @@
+"""Pure helpers on unified diffs: normalise, split per file, touched paths, path safety.
+
+No I/O here; everything is tested on strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_GIT_HEADER = re.compile(r"^diff --git (\S+) (\S+)$")
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One file's section of a patch."""
+
+    old_path: str | None  # None when the file is created
+    new_path: str | None  # None when the file is deleted
+    text: str
+    binary: bool = False
+    symlink: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+    @property
+    def paths(self) -> set[str]:
+        return {p for p in (self.old_path, self.new_path) if p}
+
+    @property
+    def created(self) -> bool:
+        return self.old_path is None
+
+    @property
+    def deleted(self) -> bool:
+        return self.new_path is None
+
+
+def normalize(patch: str) -> str:
+    """A patch git can apply: LF line ends kept as given, one trailing newline.
+
+    Real task data stores patches without the final newline, which ``git apply`` calls corrupt.
+    """
+    if not patch or not patch.strip():
+        return ""
+    return patch if patch.endswith("\n") else patch + "\n"
+
+
+def looks_like_diff(patch: str) -> bool:
+    return bool(re.search(r"^(diff --git |--- |\+\+\+ )", patch, re.MULTILINE))
+
+
+def _strip_prefix(path: str) -> str | None:
+    path = path.strip().split("\t")[0]
+    if path == "/dev/null":
+        return None
+    if path.startswith('"') and path.endswith('"'):
+        path = path[1:-1]
+    return path[2:] if path[:2] in ("a/", "b/") else path
+
+
+def _sections(patch: str) -> list[list[str]]:
+    lines = patch.splitlines(keepends=True)
+    git_style = any(line.startswith("diff --git ") for line in lines)
+    sections: list[list[str]] = []
+    for index, line in enumerate(lines):
+        if (line.startswith("diff --git ") if git_style else
+                line.startswith("--- ") and index + 1 < len(lines)
+                and lines[index + 1].startswith("+++ ")):
+            sections.append([])
+        if sections:  # lines before the first file header are a preamble
+            sections[-1].append(line)
+    return [s for s in sections if s]
+
+
+def split_files(patch: str) -> list[FileDiff]:
+    """Split a patch into per-file sections (``diff --git`` or plain ``---``/``+++`` style)."""
+    files = []
+    for section in _sections(patch):
+        old = new = None
+        header = _GIT_HEADER.match(section[0].rstrip("\n"))
+        if header:
+            old, new = _strip_prefix(header.group(1)), _strip_prefix(header.group(2))
+        binary = symlink = False
+        for line in section:
+            if line.startswith("--- "):
+                old = _strip_prefix(line[4:])
+            elif line.startswith("+++ "):
+                new = _strip_prefix(line[4:])
+                break
+            elif line.startswith("new file mode"):
+                old = None
+                symlink |= "120000" in line
+            elif line.startswith("deleted file mode"):
+                new = None
+            elif line.startswith("rename from "):
+                old = line[len("rename from "):].strip()
+            elif line.startswith("rename to "):
+                new = line[len("rename to "):].strip()
+            elif line.startswith(("GIT binary patch", "Binary files ")):
+                binary = True
+            elif line.startswith("new mode") and "120000" in line:
+                symlink = True
+        files.append(FileDiff(old, new, "".join(section), binary, symlink))
+    return files
+
+
+def touched_paths(patch: str) -> set[str]:
+    """Every repo path a patch reads or writes (both sides of renames)."""
+    return {p for f in split_files(patch) for p in f.paths}
+
+
+def added_paths(patch: str) -> set[str]:
+    """Paths a patch creates (absent before it applies)."""
+    return {f.new_path for f in split_files(patch) if f.created and f.new_path}
+
+
+def drop_files(patch: str, paths: set[str]) -> str:
+    """The patch without the sections that touch any of ``paths``."""
+    kept = [f.text for f in split_files(patch) if not (f.paths & paths)]
+    return normalize("".join(kept))
+
+
+def unsafe_paths(patch: str) -> list[str]:
+    """Paths that would land outside the repo: absolute, ``..`` components, or ``.git`` itself."""
+    bad = []
+    for path in sorted(touched_paths(patch)):
+        parts = path.split("/")
+        if path.startswith("/") or ".." in parts or ".git" in parts:
+            bad.append(path)
+    return bad

@@ -1,0 +1,235 @@
+"""The pytest plugin: every task is a test item; ``pytest --swe-tasks tasks/``.
+
+Inert without ``--swe-tasks``. Collection reads task files only (no Docker call), sorted by
+instance id, so every xdist worker collects the same items. Each item evaluates one patch and
+takes its reward from the ``swe_harness_reward`` hook; the report line travels in the item's
+``user_properties`` so the controller (or junitxml) sees it, and only the controller writes the
+``--swe-report`` file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from pathlib import Path
+
+import pytest
+
+from . import rewards
+from .evaluate import EvalOptions, EvalResult, candidate_for, evaluate
+from .predictions import load_predictions
+from .task import Task, load_tasks
+
+PATCH_KINDS = ("gold", "empty", "test-only")
+EXPECTED_REWARD = {"gold": 1.0, "model": 1.0, "empty": 0.0, "test-only": 0.0}
+PM_KEY = pytest.StashKey["object"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("swe_harness", "SWE task evaluation (swe_harness)")
+    group.addoption("--swe-tasks", action="append", default=[], metavar="PATH",
+                    help="tasks: a dir of */task.json, one task dir, .jsonl, .json or .parquet "
+                         "(repeatable). Without it the plugin does nothing.")
+    group.addoption("--swe-patch", default="gold", metavar="gold|empty|test-only|FILE",
+                    help="patch to evaluate; FILE = JSONL of {instance_id, model_patch} (default gold)")
+    group.addoption("--swe-validate", action="store_true",
+                    help="per task: gold must pass, empty and test-only must fail")
+    group.addoption("--swe-repeat", type=int, default=1, metavar="N",
+                    help="with --swe-validate: gold runs per task (all must pass)")
+    group.addoption("--swe-report", metavar="PATH", help="write one JSON line per evaluation")
+    group.addoption("--swe-timeout", type=float, metavar="S",
+                    help="eval timeout in seconds (default: the task's, else 1800)")
+    group.addoption("--swe-build", choices=("never", "missing", "always"), default="missing",
+                    help="image policy (default missing: local, else build or pull)")
+
+
+def swe_plugin_manager(config: pytest.Config):
+    """The pluggy manager this run asks for rewards; register reward plugins on it."""
+    if PM_KEY not in config.stash:
+        config.stash[PM_KEY] = rewards.plugin_manager()
+    return config.stash[PM_KEY]
+
+
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption("swe_tasks", default=None))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _active(config):
+        return
+    if not _is_worker(config):
+        # workers inherit it: every container of this run carries one run id
+        from .sandbox import _process_run_id
+        os.environ.setdefault("SWE_HARNESS_RUN_ID", _process_run_id())
+        config.pluginmanager.register(ReportWriter(config), "swe_harness.report")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+    """With --swe-tasks and no explicit test paths, collect only the task items."""
+    if _active(config) and config.args_source != pytest.Config.ArgsSource.ARGS:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection sees the items
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list):
+    if not _active(config):
+        return
+    items.extend(SweTasks.from_parent(session, name="swe").collect())
+
+
+class SweTasks(pytest.Collector):
+    """The virtual collector for every task of ``--swe-tasks``."""
+
+    def collect(self):
+        config = self.config
+        tasks, errors = load_tasks(config.getoption("swe_tasks"))
+        for error in errors:
+            yield BrokenInput.from_parent(self, name=f"load-error[{error.source}]", error=str(error))
+        kind, predictions = config.getoption("swe_patch"), None
+        if config.getoption("swe_validate"):
+            kind = "validate"
+        elif kind not in PATCH_KINDS:
+            predictions, pred_errors = load_predictions(kind)
+            for error in pred_errors:
+                yield BrokenInput.from_parent(self, name=f"prediction-error[{error}]"[:200],
+                                              error=str(error))
+            kind = "model"
+        for task in tasks:
+            yield SweTaskItem.from_parent(self, name=task.instance_id, task=task, kind=kind,
+                                          predictions=predictions)
+
+
+class BrokenInput(pytest.Item):
+    """A task or prediction that could not be loaded: fails alone, with the reason."""
+
+    def __init__(self, *, error: str, **kwargs):
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self):
+        raise SweFailure(self.error)
+
+    def repr_failure(self, excinfo):
+        return str(excinfo.value) if excinfo.errisinstance(SweFailure) else super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return "swe", None, self.name
+
+
+class SweFailure(Exception):
+    """The item's verdict did not match what its patch kind expects."""
+
+
+class SweTaskItem(pytest.Item):
+    def __init__(self, *, task: Task, kind: str, predictions: dict[str, str] | None, **kwargs):
+        super().__init__(**kwargs)
+        self.task = task
+        self.kind = kind
+        self.predictions = predictions
+        self.add_marker(pytest.mark.swe_task)
+
+    def options(self) -> EvalOptions:
+        config = self.config
+        return EvalOptions(build=config.getoption("swe_build"),
+                           timeout_s=config.getoption("swe_timeout"))
+
+    def run_one(self, kind: str) -> tuple[EvalResult, float | None]:
+        candidate = candidate_for(self.task, kind, self.predictions)
+        if candidate is None:
+            pytest.skip(f"no prediction for {self.task.instance_id}")
+        result = evaluate(self.task, candidate, kind, self.options())
+        reward = rewards.reward_for(self.task, result, swe_plugin_manager(self.config))
+        line = result.report(reward)
+        self.user_properties.append(("swe_report", json.dumps(line)))
+        self.user_properties.append(("reward", reward))
+        return result, reward
+
+    def runtest(self):
+        if self.kind == "validate":
+            return self.validate()
+        result, reward = self.run_one(self.kind)
+        expected = EXPECTED_REWARD[self.kind]
+        if reward != expected:
+            raise SweFailure(explain(self.task, result, reward, f"expected reward {expected}"))
+
+    def validate(self):
+        """gold must pass (every repeat), empty and test-only must fail."""
+        checks = [("gold", 1.0)] * max(1, self.config.getoption("swe_repeat")) + [("empty", 0.0)]
+        if self.task.test_patch:
+            checks.append(("test-only", 0.0))
+        problems = []
+        for kind, expected in checks:
+            result, reward = self.run_one(kind)
+            if reward != expected:
+                problems.append(explain(self.task, result, reward, f"{kind}: expected {expected}"))
+        if problems:
+            raise SweFailure("\n\n".join(problems))
+
+    def repr_failure(self, excinfo):
+        if excinfo.errisinstance(SweFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.task.source or "swe", None, f"{self.task.instance_id} [{self.kind}]"
+
+
+def explain(task: Task, result: EvalResult, reward: float | None, what: str) -> str:
+    lines = [f"{task.instance_id}: {what}, got reward {reward} (status {result.status}, "
+             f"patch {result.patch}, exit code {result.exit_code}, apply {result.apply_method})"]
+    if result.error:
+        lines.append(f"error: {result.error}")
+    if result.log_tail:
+        lines.append("log tail:\n" + result.log_tail[-1500:])
+    return "\n".join(lines)
+
+
+class ReportWriter:
+    """Registered on the controller (or the only process): gathers the report lines of every
+    item, writes ``--swe-report`` and prints the summary."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.lines: list[dict] = []
+        self.path = config.getoption("swe_report")
+        if self.path:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).write_text("")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        lines = [json.loads(v) for k, v in report.user_properties if k == "swe_report"]
+        self.lines.extend(lines)
+        if self.path and lines:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(line) + "\n" for line in lines)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.lines:
+            return
+        terminalreporter.write_sep("=", "swe_harness summary")
+        for text in summary_lines(self.lines):
+            terminalreporter.write_line(text)
+
+
+def summary_lines(lines: list[dict]) -> list[str]:
+    resolved = sum(1 for line in lines if line["reward"] == 1.0)
+    errors = sum(1 for line in lines if line["status"] == "error")
+    evals = sorted(line["duration_s"].get("eval", 0.0) for line in lines
+                   if "eval" in line["duration_s"])
+    out = [f"evaluations: {len(lines)}  resolved: {resolved}/{len(lines)}  errors: {errors}"]
+    if evals:
+        p95 = evals[min(len(evals) - 1, round(0.95 * (len(evals) - 1)))]
+        out.append(f"eval seconds: mean {statistics.mean(evals):.2f}  p95 {p95:.2f}")
+    statuses = {}
+    for line in lines:
+        statuses[line["status"]] = statuses.get(line["status"], 0) + 1
+    out.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    return out

@@ -1,0 +1,298 @@
+"""The Docker edge: client, image policy, one-shot containers, the reaper.
+
+Everything that talks to the Docker engine is here, on the ``docker`` SDK (imported lazily).
+Containers are labelled with the run that owns them, run with ``init=True`` (no SIGTERM grace
+period on removal), network off, memory and pids limits, and are always removed with force.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import socket
+import tarfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .task import Task
+
+LABEL = "swe_harness"
+LABEL_RUN = "swe_harness.run_id"
+LABEL_OWNER = "swe_harness.owner"  # "<host>:<pid>" of the process that created the container
+LABEL_INSTANCE = "swe_harness.instance"
+LABEL_WORKER = "swe_harness.worker"
+BUILD_POLICIES = ("never", "missing", "always")
+LOCK_DIR = Path(os.environ.get("SWE_HARNESS_LOCK_DIR", "/tmp/swe-harness-locks"))
+CLIENT_TIMEOUT_S = 1800
+
+
+class InfraError(Exception):
+    """The machinery failed (daemon, image, container): no verdict on the patch can be given."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: str = "4g"
+    pids: int = 2048
+    nano_cpus: int | None = None
+
+
+def run_id() -> str:
+    """One id for the whole run; xdist workers share the controller's ``testrun_uid``."""
+    rid = os.environ.get("SWE_HARNESS_RUN_ID") or os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return rid or _process_run_id()
+
+
+@functools.cache
+def _process_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@functools.cache
+def client():
+    """The process's Docker client; InfraError with one clear message when no engine answers."""
+    import docker
+    import docker.errors
+
+    try:
+        docker_client = docker.from_env(timeout=CLIENT_TIMEOUT_S)
+        docker_client.ping()
+    except docker.errors.DockerException as exc:
+        client.cache_clear()
+        raise InfraError(f"Docker engine unreachable ({os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}): {exc}") from exc
+    return docker_client
+
+
+# ---------------------------------------------------------------- images
+
+
+def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
+    """The task's image, present locally: ``never`` uses only local images; ``missing`` builds
+    (or pulls, without a Dockerfile) when absent; ``always`` rebuilds once per run.
+
+    Builds are serialised with a file lock per image so xdist workers build each image once.
+    """
+    if policy not in BUILD_POLICIES:
+        raise ValueError(f"build policy must be one of {BUILD_POLICIES}, got {policy!r}")
+    import docker.errors
+    from filelock import FileLock
+
+    name = task.image_name
+    if policy != "always" and _has_image(name):
+        return name
+    if policy == "never":
+        raise InfraError(f"image {name} is not present locally and the build policy is 'never'")
+    LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    key = name.replace("/", "_").replace(":", "_")
+    with FileLock(str(LOCK_DIR / f"{key}.lock")):
+        built_marker = LOCK_DIR / f"{key}.{run_id()}.built"
+        if _has_image(name) and (policy != "always" or built_marker.exists()):
+            return name
+        try:
+            if task.build_context:
+                build_image(task, log)
+                built_marker.touch()
+            else:
+                log(f"pulling {name}")
+                client().images.pull(name)
+        except docker.errors.BuildError as exc:
+            tail = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)
+            raise InfraError(f"image {name} failed to build: {exc.msg}\n{tail[-2000:]}") from exc
+        except docker.errors.APIError as exc:
+            raise InfraError(f"image {name} is not available: {exc}") from exc
+    return name
+
+
+def _has_image(name: str) -> bool:
+    import docker.errors
+
+    try:
+        client().images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def build_image(task: Task, log=lambda msg: None) -> None:
+    """``docker build`` of the task dir with ``BASE_IMAGE`` set to the registry-free base."""
+    from .base_image import ensure_base_image
+
+    from filelock import FileLock
+
+    with FileLock(str(LOCK_DIR / "base-image.lock")):
+        base = ensure_base_image(client(), log)
+    log(f"building {task.image_name} from {task.build_context}")
+    client().images.build(
+        path=task.build_context, tag=task.image_name, buildargs={"BASE_IMAGE": base},
+        network_mode="host", rm=True, forcerm=True, labels={LABEL: "1"},
+    )
+
+
+# ---------------------------------------------------------------- containers
+
+
+@dataclass
+class Container:
+    """A one-shot container: create, copy files in, start, wait, copy files out, remove."""
+
+    image: str
+    command: list[str]
+    workdir: str
+    labels: dict[str, str]
+    network: bool = False
+    limits: Limits = field(default_factory=Limits)
+    environment: dict[str, str] = field(default_factory=dict)
+    _container: object = None
+
+    def create(self) -> None:
+        from docker.types import LogConfig
+
+        self._container = client().containers.create(
+            self.image, command=self.command, working_dir=self.workdir,
+            name=f"swe-{self.labels.get(LABEL_INSTANCE, 'eval')[:60]}-{uuid.uuid4().hex[:8]}",
+            labels={LABEL: "1", LABEL_RUN: run_id(), LABEL_OWNER: owner(), **self.labels},
+            network_mode="default" if self.network else "none", init=True,
+            mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
+            pids_limit=self.limits.pids, nano_cpus=self.limits.nano_cpus,
+            environment=self.environment, user="root",
+            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            security_opt=["no-new-privileges"],
+        )
+
+    def put(self, files: dict[str, bytes | str], dest: str = "/") -> None:
+        """Copy files in as one tar archive (never on a command line). Keys are relative paths."""
+        self._container.put_archive(dest, make_tar(files))
+
+    def start(self) -> None:
+        self._container.start()
+
+    def wait(self, timeout_s: float) -> int | None:
+        """Exit code, or None when it did not end in time (the container is then killed)."""
+        import requests
+
+        try:
+            return int(self._container.wait(timeout=timeout_s)["StatusCode"])
+        except requests.exceptions.ConnectionError as exc:
+            # over a unix socket a read timeout surfaces as a ConnectionError
+            if not isinstance(exc, requests.exceptions.ReadTimeout) and "timed out" not in str(exc):
+                raise
+            self.kill()
+            return None
+
+    def get(self, path: str) -> dict[str, bytes]:
+        """Files below ``path`` in the container, by their path relative to it."""
+        stream, _ = self._container.get_archive(path)
+        data = b"".join(stream)
+        out = {}
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    rel = member.name.split("/", 1)[1] if "/" in member.name else member.name
+                    out[rel] = tar.extractfile(member).read()
+        return out
+
+    def oom_killed(self) -> bool:
+        self._container.reload()
+        return bool(self._container.attrs["State"].get("OOMKilled"))
+
+    def kill(self) -> None:
+        import docker.errors
+
+        try:
+            self._container.kill()
+        except docker.errors.APIError:
+            pass
+
+    def remove(self) -> None:
+        import docker.errors
+
+        if self._container is None:
+            return
+        try:
+            self._container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        self._container = None
+
+
+def make_tar(files: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    now = time.time()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path, content in sorted(files.items()):
+            if path.endswith("/"):
+                info = tarfile.TarInfo(path.rstrip("/"))
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, now
+                tar.addfile(info)
+                continue
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), 0o755, now
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- reaper
+
+
+def _owner_alive(owner_label: str) -> bool:
+    host, _, pid = owner_label.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's container: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap(run: str | None = None, dead_only: bool = True) -> int:
+    """Remove harness containers: those of ``run`` (all of them), or those whose owner process
+    on this host is gone (``dead_only``). Returns how many were removed."""
+    import docker.errors
+
+    filters = {"label": [f"{LABEL}=1"] + ([f"{LABEL_RUN}={run}"] if run else [])}
+    removed = 0
+    for container in client().containers.list(all=True, filters=filters):
+        if run is None and dead_only and _owner_alive(container.labels.get(LABEL_OWNER, "")):
+            continue
+        try:
+            container.remove(force=True, v=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+
+def reap_in_background(run: str | None = None) -> threading.Thread:
+    thread = threading.Thread(target=lambda: _quiet(reap, run), daemon=True, name="swe-reaper")
+    thread.start()
+    return thread
+
+
+def _quiet(fn, *args):
+    try:
+        fn(*args)
+    except Exception:  # the reaper is best effort; evaluation reports its own errors
+        pass
+
+
+def image_sizes(tasks: list[Task]) -> list[tuple[Task, int | None, int | None]]:
+    """(task, size, unique size) in bytes; unique = not shared with any other image's layers."""
+    by_tag = {}
+    for image in client().df().get("Images") or []:
+        shared = image.get("SharedSize", -1)
+        unique = image["Size"] - shared if shared >= 0 else None
+        for tag in image.get("RepoTags") or []:
+            by_tag[tag] = (image["Size"], unique)
+    return [(task, *by_tag.get(task.image_name, (None, None))) for task in tasks]
