@@ -60,6 +60,7 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "swe_task: a task evaluation item of swe_harness")
     if not _active(config):
         return
     if not _is_worker(config):
@@ -80,7 +81,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list):
     if not _active(config):
         return
-    items.extend(SweTasks.from_parent(session, name="swe").collect())
+    items.extend(SweTasks.from_parent(session, name="swe", nodeid="swe").collect())
 
 
 class SweTasks(pytest.Collector):
@@ -119,7 +120,7 @@ class BrokenInput(pytest.Item):
         return str(excinfo.value) if excinfo.errisinstance(SweFailure) else super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return "swe", None, self.name
+        return self.path, None, self.nodeid
 
 
 class SweFailure(Exception):
@@ -177,7 +178,7 @@ class SweTaskItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.task.source or "swe", None, f"{self.task.instance_id} [{self.kind}]"
+        return self.path, None, self.nodeid
 
 
 def explain(task: Task, result: EvalResult, reward: float | None, what: str) -> str:
