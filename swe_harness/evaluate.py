@@ -7,10 +7,12 @@ The pytest plugin, the CLI and the trainer all call this and take the reward fro
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 
+from . import grading
 from . import patch as patchlib
 from .task import DEFAULT_TIMEOUT_S, Task
 
@@ -31,14 +33,16 @@ class EvalResult:
     image: str | None = None
     evidence: str = "none"
     log_tail: str = ""
-    error: str | None = None
+    error: str | None = None  # what broke, when status == "error"
+    detail: str | None = None  # why a verdict is what it is (rejections, missing evidence)
 
     def report(self, reward: float | None) -> dict:
-        """One report line (schema in ARCHITECTURE.md)."""
+        """One report line (schema in ARCHITECTURE.md); ``error``/``detail`` only when set."""
         line = asdict(self)
         line["reward"] = reward
-        if line["error"] is None:
-            del line["error"]
+        for key in ("error", "detail"):
+            if line[key] is None:
+                del line[key]
         return line
 
 
@@ -54,20 +58,36 @@ def eval_timeout(task: Task, options: EvalOptions) -> float:
     return options.timeout_s or task.timeout_s or DEFAULT_TIMEOUT_S
 
 
-def candidate_problems(candidate: str) -> str | None:
+def candidate_problems(candidate: str, protected: tuple[str, ...] | list[str] = ()) -> str | None:
     """Why a candidate is refused before any container starts, or None."""
     if candidate and not patchlib.looks_like_diff(candidate):
         return "not a unified diff"
     bad = patchlib.unsafe_paths(candidate)
     if bad:
         return "writes outside the repository: " + ", ".join(bad)
+    violations = patchlib.protected_violations(candidate, protected)
+    if violations:
+        return "touches what judges it: " + "; ".join(violations)
     return None
 
 
-def protected_files(task: Task) -> list[str]:
-    """Paths reset to the base commit after the candidate is applied: every path the test patch
-    touches or adds, and the task's declared test files."""
-    return sorted(patchlib.touched_paths(task.test_patch) | set(task.test_files))
+def protected_patterns(task: Task, pm=None) -> list[str]:
+    """The default protected paths plus every ``swe_harness_protected_paths`` answer."""
+    from .rewards import default_manager
+
+    extra = (pm or default_manager()).hook.swe_harness_protected_paths(task=task)
+    return [*patchlib.DEFAULT_PROTECTED, *(p for answer in extra for p in answer)]
+
+
+_SCRIPT_TEST_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]*test[\w.-]*\.py)\b")
+
+
+def reset_files(task: Task) -> list[str]:
+    """Paths reset to the base commit after the candidate is applied (modified ones checked
+    out, added ones removed): every path the test patch touches, the task's declared test files,
+    and the test files the eval script names."""
+    named = {m.group(1) for m in _SCRIPT_TEST_PATH.finditer(task.eval_script)}
+    return sorted(patchlib.touched_paths(task.test_patch) | set(task.test_files) | named)
 
 
 def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[str, bytes | str]:
@@ -76,7 +96,9 @@ def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[st
         "swe/run.sh": runner,
         "swe/candidate.diff": patchlib.normalize(candidate),
         "swe/test.diff": task.test_patch,
-        "swe/protect.list": "".join(p + "\n" for p in protected_files(task)),
+        "swe/protect.list": "".join(p + "\n" for p in reset_files(task)),
+        "swe/lib/swe_harness_evidence.py": resources.files("swe_harness").joinpath(
+            "evidence_plugin.py").read_text(),
         "swe/eval_script.sh": task.eval_script,
         "swe/gitconfig": GITCONFIG,
         "swe/out/": b"",
@@ -91,49 +113,17 @@ def container_env(task: Task, options: EvalOptions) -> dict[str, str]:
     }
 
 
-def parse_result(text: str) -> dict[str, str]:
-    """``key=value`` lines written by runner.sh; the first value of a key wins."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key not in fields:
-            fields[key] = value
-    return fields
-
-
-def grade(fields: dict[str, str], container_exit: int | None, timeout_s: float,
-          oom_killed: bool = False) -> tuple[str, str | None]:
-    """(status, error) from what the runner recorded and how the container ended."""
-    if container_exit is None:
-        return "timeout", None
-    phase = fields.get("phase")
-    if phase == "patch_failed":
-        return "patch_failed", None
-    if phase == "test_patch_failed":
-        return "error", "the task's test_patch does not apply after the candidate (task is broken)"
-    if "error" in fields:
-        return "error", fields["error"]
-    if phase != "done":
-        how = "was OOM-killed" if oom_killed else f"ended with {container_exit} before the eval finished"
-        return "error", f"the harness runner {how} (container killed from outside?)"
-    rc = int(fields["eval_exit_code"])
-    elapsed = float(fields["t_eval_end"]) - float(fields["t_apply_end"])
-    if rc in (124, 137) and elapsed >= timeout_s - 0.5:
-        return "timeout", None
-    return ("passed" if rc == 0 else "failed"), None
-
-
 def evaluate(task: Task, candidate: str, kind: str = "model",
-             options: EvalOptions = EvalOptions()) -> EvalResult:
+             options: EvalOptions = EvalOptions(), pm=None) -> EvalResult:
     """Evaluate ``candidate`` on ``task`` in a fresh container. Never raises for a bad patch or a
     broken machine: those are statuses (``rejected``/``patch_failed``/``error``)."""
     from . import sandbox
 
     started = time.monotonic()
     result = EvalResult(task.instance_id, kind, "error", image=task.image_name)
-    problem = candidate_problems(candidate)
+    problem = candidate_problems(candidate, protected_patterns(task, pm))
     if problem:
-        result.status, result.error = "rejected", problem
+        result.status, result.detail = "rejected", problem
         result.duration_s = {"total": round(time.monotonic() - started, 3)}
         return result
     timeout_s = eval_timeout(task, options)
@@ -154,13 +144,19 @@ def evaluate(task: Task, candidate: str, kind: str = "model",
         exit_code = container.wait(timeout_s + 60)
         marks["ended"] = time.monotonic()
         outputs = container.get("/swe/out") if exit_code is not None else {}
-        fields = parse_result(outputs.get("result", b"").decode("utf-8", "replace"))
+        text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
+        fields = grading.parse_result(text.get("result", ""))
         oom = exit_code is not None and fields.get("phase") != "done" and container.oom_killed()
-        result.status, result.error = grade(fields, exit_code, timeout_s, oom)
+        verdict = grading.grade(
+            fields, exit_code, timeout_s, runner=grading.runner_kind(task.eval_script),
+            pytest_records=text.get("evidence.jsonl", ""), log=text.get("eval.log", ""),
+            oom_killed=oom)
+        result.status, result.evidence = verdict.status, verdict.evidence
+        result.error, result.detail = verdict.error, verdict.detail
         result.exit_code = int(fields["eval_exit_code"]) if "eval_exit_code" in fields else None
         result.apply_method = fields.get("apply_method")
-        log = outputs.get("eval.log", b"") or outputs.get("apply.log", b"")
-        result.log_tail = log.decode("utf-8", "replace")[-LOG_TAIL_CHARS:]
+        log = text.get("eval.log", "") or text.get("apply.log", "")
+        result.log_tail = log[-LOG_TAIL_CHARS:]
         result.duration_s = _durations(fields, marks)
     except sandbox.InfraError as exc:
         result.status, result.error = "error", str(exc)

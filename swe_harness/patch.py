@@ -131,3 +131,46 @@ def unsafe_paths(patch: str) -> list[str]:
         if path.startswith("/") or ".." in parts or ".git" in parts:
             bad.append(path)
     return bad
+
+
+# Files that decide how tests are found and run, not what the code does. A candidate touching
+# them is rejected: see README "Protected paths". Extend with the swe_harness_protected_paths hook.
+DEFAULT_PROTECTED = (
+    "conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "noxfile.py", "sitecustomize.py",
+    "usercustomize.py", "*.pth", "eval_script.sh", "run_tests.sh",
+)
+# Shared build/config files: only their test-runner settings are protected.
+_CONFIG_FILES = ("setup.cfg", "pyproject.toml", "setup.py")
+_TEST_SETTINGS = re.compile(
+    r"pytest|addopts|testpaths|python_files|python_classes|python_functions|norecursedirs"
+    r"|entry.points|unittest|collect_ignore", re.IGNORECASE)
+
+
+def matches(path: str, pattern: str) -> bool:
+    """A pattern without ``/`` matches a file name anywhere; with ``/``, the repo path."""
+    from fnmatch import fnmatchcase
+
+    if "/" in pattern:
+        return fnmatchcase(path, pattern)
+    return fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+
+
+def _changed_lines(section: str) -> list[str]:
+    return [line[1:] for line in section.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++ ", "--- "))]
+
+
+def protected_violations(patch: str, patterns: tuple[str, ...] | list[str]) -> list[str]:
+    """Why a candidate may not be applied: protected paths, symlinks, test-runner settings."""
+    problems = []
+    for diff in split_files(patch):
+        for path in sorted(diff.paths):
+            hit = next((p for p in patterns if matches(path, p)), None)
+            if hit:
+                problems.append(f"{path} is protected ({hit})")
+        if diff.symlink:
+            problems.append(f"{diff.path} is a symlink")
+        name = diff.path.rsplit("/", 1)[-1]
+        if name in _CONFIG_FILES and any(_TEST_SETTINGS.search(l) for l in _changed_lines(diff.text)):
+            problems.append(f"{diff.path} changes test-runner settings")
+    return problems

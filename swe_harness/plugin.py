@@ -144,8 +144,9 @@ class SweTaskItem(pytest.Item):
         candidate = candidate_for(self.task, kind, self.predictions)
         if candidate is None:
             pytest.skip(f"no prediction for {self.task.instance_id}")
-        result = evaluate(self.task, candidate, kind, self.options())
-        reward = rewards.reward_for(self.task, result, swe_plugin_manager(self.config))
+        pm = swe_plugin_manager(self.config)
+        result = evaluate(self.task, candidate, kind, self.options(), pm)
+        reward = rewards.reward_for(self.task, result, pm)
         line = result.report(reward)
         self.user_properties.append(("swe_report", json.dumps(line)))
         self.user_properties.append(("reward", reward))
@@ -186,6 +187,8 @@ def explain(task: Task, result: EvalResult, reward: float | None, what: str) -> 
              f"patch {result.patch}, exit code {result.exit_code}, apply {result.apply_method})"]
     if result.error:
         lines.append(f"error: {result.error}")
+    if result.detail:
+        lines.append(f"detail: {result.detail}")
     if result.log_tail:
         lines.append("log tail:\n" + result.log_tail[-1500:])
     return "\n".join(lines)

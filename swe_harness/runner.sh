@@ -3,7 +3,8 @@
 #   candidate.diff  the patch under evaluation       test.diff     the task's test_patch
 #   protect.list    repo paths reset to HEAD (or removed if new) before test.diff is applied
 #   eval_script.sh  the task's eval script, copied fresh from the task data
-# Outputs in /swe/out: result (key=value lines), apply.log, eval.log (last $SWE_LOG_BYTES bytes).
+# Outputs in /swe/out: result (key=value lines), apply.log, eval.log (last $SWE_LOG_BYTES bytes),
+#   evidence.jsonl (written by the injected pytest plugin).
 set -u
 OUT=/swe/out
 record() { printf '%s=%s\n' "$1" "$2" >> "$OUT/result"; }
@@ -59,7 +60,11 @@ if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(n
 record t_apply_end "$(now)"
 
 # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
-timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh 2>&1 \
+# The evidence plugin (in /swe/lib) records what pytest really ran; see grading.py.
+SWE_HARNESS_EVIDENCE="$OUT/evidence.jsonl" \
+PYTEST_PLUGINS="swe_harness_evidence${PYTEST_PLUGINS:+,$PYTEST_PLUGINS}" \
+PYTHONPATH="/swe/lib${PYTHONPATH:+:$PYTHONPATH}" \
+  timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh 2>&1 \
   | tail -c "$SWE_LOG_BYTES" > "$OUT/eval.log"
 rc=${PIPESTATUS[0]}
 record t_eval_end "$(now)"

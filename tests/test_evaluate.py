@@ -2,37 +2,24 @@
 
 import pytest
 
-from swe_harness.evaluate import candidate_problems, grade, parse_result
+from swe_harness.evaluate import candidate_problems, reset_files
 from swe_harness.evaluate import EvalOptions, evaluate
 from swe_harness.rewards import reward_for
-
-DONE = {"phase": "done", "t_apply_end": "10.0", "t_eval_end": "12.0"}
-
-
-@pytest.mark.parametrize("fields,exit_code,status", [
-    ({**DONE, "eval_exit_code": "0"}, 0, "passed"),
-    ({**DONE, "eval_exit_code": "1"}, 1, "failed"),
-    ({**DONE, "eval_exit_code": "124", "t_eval_end": "40.0"}, 124, "timeout"),
-    ({**DONE, "eval_exit_code": "124"}, 124, "failed"),  # the script's own 124, well in time
-    ({"phase": "patch_failed"}, 0, "patch_failed"),
-    ({"phase": "test_patch_failed"}, 0, "error"),
-    ({"error": "workdir /x does not exist in the image"}, 3, "error"),
-    ({}, 137, "error"),  # runner died: killed from outside
-    ({}, None, "timeout"),  # the client-side deadline passed
-])
-def test_grade(fields, exit_code, status):
-    assert grade(fields, exit_code, timeout_s=30)[0] == status
-
-
-def test_parse_result_first_value_wins():
-    assert parse_result("a=1\nb=x=y\na=2\nnoise\n") == {"a": "1", "b": "x=y"}
-
 
 def test_candidate_problems():
     assert candidate_problems("") is None
     assert "unified diff" in candidate_problems("rm -rf /")
     escape = "--- a/../x\n+++ b/../x\n@@ -1 +1 @@\n-a\n+b\n"
     assert "outside the repository" in candidate_problems(escape)
+    conftest = "--- a/conftest.py\n+++ b/conftest.py\n@@ -1 +1 @@\n-a\n+b\n"
+    assert "conftest.py is protected" in candidate_problems(conftest, ["conftest.py"])
+
+
+def test_reset_files_cover_test_patch_declared_and_named_tests(bundled_tasks):
+    task = next(iter(bundled_tasks.values()))
+    task = task.__class__(**{**task.__dict__, "test_files": ("tests/declared.py",),
+                             "eval_script": "set -e\npytest tests/test_named.py::test_x -xvs\n"})
+    assert {"tests/declared.py", "tests/test_named.py"} <= set(reset_files(task))
 
 
 def test_rejected_patch_never_starts_a_container(bundled_tasks):
