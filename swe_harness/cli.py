@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import rewards
+from . import rewards, validation
 from .evaluate import EvalOptions, candidate_for, evaluate
 from .plugin import PATCH_KINDS, summary_lines
 from .predictions import load_predictions
@@ -35,11 +35,21 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--build", choices=("never", "missing", "always"), default="missing")
     ev.add_argument("-j", "--jobs", type=int, default=2, help="evaluations in parallel")
 
+    va = sub.add_parser("validate", help="classify tasks: gold passes, empty/test-only fail")
+    va.add_argument("tasks", nargs="+", help="task sources")
+    va.add_argument("--repeat", type=int, default=3, help="gold runs per task (flakiness)")
+    va.add_argument("--valid-ids", help="write the ids of valid tasks here, one per line")
+    va.add_argument("--report", help="JSONL report, one line per evaluation")
+    va.add_argument("--timeout", type=float, help="eval timeout override (seconds)")
+    va.add_argument("--build", choices=("never", "missing", "always"), default="missing")
+    va.add_argument("-j", "--jobs", type=int, default=2, help="evaluations in parallel")
+
     reap = sub.add_parser("reap", help="remove containers left by dead runs (or --all)")
     reap.add_argument("--all", action="store_true", help="every swe_harness container")
 
     args = parser.parse_args(argv)
-    return {"images": cmd_images, "eval": cmd_eval, "reap": cmd_reap}[args.command](args)
+    commands = {"images": cmd_images, "eval": cmd_eval, "validate": cmd_validate, "reap": cmd_reap}
+    return commands[args.command](args)
 
 
 def _load(sources) -> list:
@@ -75,12 +85,42 @@ def cmd_images(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_eval(args) -> int:
-    from rich.console import Console
+def run_evaluations(jobs: list[tuple], options: EvalOptions, workers: int, title: str) -> list[dict]:
+    """Evaluate (task, candidate, kind) triples with a progress bar; report lines, sorted."""
     from rich.progress import Progress
-    from rich.table import Table
 
     from . import sandbox
+
+    pm = rewards.default_manager()
+    sandbox.reap_in_background()  # containers of runs that died earlier
+    lines = []
+    with Progress() as progress:
+        bar = progress.add_task(title, total=len(jobs))
+        # Images first, one at a time: builds are the slow, CPU-bound part.
+        for task in {id(t): t for t, _, _ in jobs}.values():
+            progress.update(bar, description=f"image {task.instance_id}")
+            try:
+                sandbox.ensure_image(task, options.build)
+            except sandbox.InfraError:
+                pass  # evaluate() reports it as this task's error
+        progress.update(bar, description=title)
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            futures = {pool.submit(evaluate, t, c, k, options, pm): t for t, c, k in jobs}
+            for future in as_completed(futures):
+                task, result = futures[future], future.result()
+                lines.append(result.report(rewards.reward_for(task, result, pm)))
+                progress.advance(bar)
+    return sorted(lines, key=lambda line: (line["instance_id"], line["patch"]))
+
+
+def _write_report(path: str | None, lines: list[dict]) -> None:
+    if path:
+        Path(path).write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def cmd_eval(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
 
     console = Console()
     tasks = _load(args.tasks)
@@ -91,29 +131,9 @@ def cmd_eval(args) -> int:
             console.print(f"[red]error: {error}")
         kind = "model"
     options = EvalOptions(build=args.build, timeout_s=args.timeout)
-    pm = rewards.default_manager()
-    sandbox.reap_in_background()  # containers of runs that died earlier
-    todo = [(t, c) for t in tasks if (c := candidate_for(t, kind, predictions)) is not None]
-    lines = []
-    with Progress(console=console) as progress:
-        bar = progress.add_task(f"evaluating {kind} patches", total=len(todo))
-        # Images first, one at a time: builds are the slow, CPU-bound part.
-        for task, _ in todo:
-            progress.update(bar, description=f"image {task.instance_id}")
-            try:
-                sandbox.ensure_image(task, options.build)
-            except sandbox.InfraError:
-                pass  # evaluate() reports it as this task's error
-        progress.update(bar, description=f"evaluating {kind} patches")
-        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-            futures = {pool.submit(evaluate, t, c, kind, options): t for t, c in todo}
-            for future in as_completed(futures):
-                task, result = futures[future], future.result()
-                lines.append(result.report(rewards.reward_for(task, result, pm)))
-                progress.advance(bar)
-    lines.sort(key=lambda line: line["instance_id"])
-    if args.report:
-        Path(args.report).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    jobs = [(t, c, kind) for t in tasks if (c := candidate_for(t, kind, predictions)) is not None]
+    lines = run_evaluations(jobs, options, args.jobs, f"evaluating {kind} patches")
+    _write_report(args.report, lines)
     table = Table("instance", "reward", "status", "seconds")
     for line in lines:
         color = {"passed": "green", "error": "red"}.get(line["status"], "yellow")
@@ -124,6 +144,29 @@ def cmd_eval(args) -> int:
         console.print(text)
     expected = {"gold": 1.0, "model": 1.0, "empty": 0.0, "test-only": 0.0}[kind]
     return 0 if lines and all(line["reward"] == expected for line in lines) else 1
+
+
+def cmd_validate(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    tasks = _load(args.tasks)
+    options = EvalOptions(build=args.build, timeout_s=args.timeout)
+    jobs = [(t, candidate_for(t, kind), kind) for t in tasks
+            for kind, _ in validation.checks(bool(t.test_patch), args.repeat)]
+    lines = run_evaluations(jobs, options, args.jobs, "validating tasks")
+    _write_report(args.report, lines)
+    classes = validation.classify_all(lines)
+    table = Table("instance", "class", "reason")
+    for iid, (label, reason) in classes.items():
+        color = {"valid": "green", "flaky": "yellow"}.get(label, "red")
+        table.add_row(iid, f"[{color}]{label}", reason)
+    console.print(table)
+    if args.valid_ids:
+        valid = validation.write_valid_ids(args.valid_ids, classes)
+        console.print(f"{len(valid)}/{len(classes)} valid ids written to {args.valid_ids}")
+    return 0 if classes and all(label == "valid" for label, _ in classes.values()) else 1
 
 
 def cmd_reap(args) -> int:

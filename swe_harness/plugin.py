@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from . import rewards
+from . import rewards, validation
 from .evaluate import EvalOptions, EvalResult, candidate_for, evaluate
 from .predictions import load_predictions
 from .task import Task, load_tasks
@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--swe-repeat", type=int, default=1, metavar="N",
                     help="with --swe-validate: gold runs per task (all must pass)")
     group.addoption("--swe-report", metavar="PATH", help="write one JSON line per evaluation")
+    group.addoption("--swe-valid-ids", metavar="PATH",
+                    help="with --swe-validate: write the ids of valid tasks, one per line")
     group.addoption("--swe-timeout", type=float, metavar="S",
                     help="eval timeout in seconds (default: the task's, else 1800)")
     group.addoption("--swe-build", choices=("never", "missing", "always"), default="missing",
@@ -63,11 +65,41 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "swe_task: a task evaluation item of swe_harness")
     if not _active(config):
         return
+    _terminate_as_interrupt()
     if not _is_worker(config):
         # workers inherit it: every container of this run carries one run id
         from .sandbox import _process_run_id
         os.environ.setdefault("SWE_HARNESS_RUN_ID", _process_run_id())
         config.pluginmanager.register(ReportWriter(config), "swe_harness.report")
+        config.pluginmanager.register(Reaper(), "swe_harness.reaper")
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every evaluation's ``finally`` removes its container."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+class Reaper:
+    """On the controller: removes containers of dead runs at start, this run's at the end
+    (what a crashed xdist worker left behind)."""
+
+    def pytest_sessionstart(self, session) -> None:
+        from . import sandbox
+
+        sandbox.quietly(sandbox.reap)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session) -> None:
+        from . import sandbox
+
+        sandbox.quietly(sandbox.reap, sandbox.run_id())
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
@@ -162,16 +194,16 @@ class SweTaskItem(pytest.Item):
 
     def validate(self):
         """gold must pass (every repeat), empty and test-only must fail."""
-        checks = [("gold", 1.0)] * max(1, self.config.getoption("swe_repeat")) + [("empty", 0.0)]
-        if self.task.test_patch:
-            checks.append(("test-only", 0.0))
-        problems = []
-        for kind, expected in checks:
+        plan = validation.checks(bool(self.task.test_patch), self.config.getoption("swe_repeat"))
+        problems, lines = [], []
+        for kind, expected in plan:
             result, reward = self.run_one(kind)
+            lines.append(result.report(reward))
             if reward != expected:
                 problems.append(explain(self.task, result, reward, f"{kind}: expected {expected}"))
-        if problems:
-            raise SweFailure("\n\n".join(problems))
+        label, reason = validation.classify(lines)
+        if problems or label != "valid":
+            raise SweFailure(f"{self.task.instance_id} is {label}: {reason}\n\n" + "\n\n".join(problems))
 
     def repr_failure(self, excinfo):
         if excinfo.errisinstance(SweFailure):
@@ -221,6 +253,15 @@ class ReportWriter:
         terminalreporter.write_sep("=", "swe_harness summary")
         for text in summary_lines(self.lines):
             terminalreporter.write_line(text)
+        if self.config.getoption("swe_validate"):
+            classes = validation.classify_all(self.lines)
+            terminalreporter.write_sep("-", "task validation")
+            for iid, (label, reason) in classes.items():
+                terminalreporter.write_line(f"{label:8} {iid}  {reason}".rstrip())
+            path = self.config.getoption("swe_valid_ids")
+            if path:
+                valid = validation.write_valid_ids(path, classes)
+                terminalreporter.write_line(f"{len(valid)}/{len(classes)} valid ids written to {path}")
 
 
 def summary_lines(lines: list[dict]) -> list[str]:

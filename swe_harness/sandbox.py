@@ -253,7 +253,11 @@ def _owner_alive(owner_label: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process whose parent died too can linger as a zombie
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def reap(run: str | None = None, dead_only: bool = True) -> int:
@@ -275,12 +279,12 @@ def reap(run: str | None = None, dead_only: bool = True) -> int:
 
 
 def reap_in_background(run: str | None = None) -> threading.Thread:
-    thread = threading.Thread(target=lambda: _quiet(reap, run), daemon=True, name="swe-reaper")
+    thread = threading.Thread(target=lambda: quietly(reap, run), daemon=True, name="swe-reaper")
     thread.start()
     return thread
 
 
-def _quiet(fn, *args):
+def quietly(fn, *args):
     try:
         fn(*args)
     except Exception:  # the reaper is best effort; evaluation reports its own errors
