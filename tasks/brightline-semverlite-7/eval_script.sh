@@ -1,0 +1,4 @@
+#!/bin/bash
+set -e
+cd /workspace
+python -m pytest tests/test_precedence.py -xvs
