@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--timeout", type=float, help="eval timeout override (seconds)")
     ev.add_argument("--build", choices=("never", "missing", "always"), default="missing")
     ev.add_argument("-j", "--jobs", type=int, default=2, help="evaluations in parallel")
+    ev.add_argument("--no-cache", action="store_true",
+                    help="evaluate identical (image, eval script, tests, patch) again")
 
     va = sub.add_parser("validate", help="classify tasks: gold passes, empty/test-only fail")
     va.add_argument("tasks", nargs="+", help="task sources")
@@ -77,11 +80,16 @@ def cmd_images(args) -> int:
                     failed += 1
                     console.print(f"[red]{task.instance_id}: {exc}")
     table = Table("instance", "image", "size MB", "unique MB")
-    for task, size, unique in sandbox.image_sizes(tasks):
+    sizes = sandbox.image_sizes(tasks)
+    for task, size, unique in sizes:
         table.add_row(task.instance_id, task.image_name,
                       "-" if size is None else f"{size / 1e6:.0f}",
-                      "-" if unique is None else f"{unique / 1e6:.1f}")
+                      "-" if unique is None else f"{unique / 1e6:.2f}")
     console.print(table)
+    uniques = [unique for _, _, unique in sizes if unique is not None]
+    shared = max((size - unique for _, size, unique in sizes if size and unique is not None), default=0)
+    console.print(f"{len(uniques)} task images: {sum(uniques) / 1e6:.2f} MB unique in all, "
+                  f"on top of {shared / 1e6:.0f} MB of shared layers")
     return 1 if failed else 0
 
 
@@ -130,9 +138,11 @@ def cmd_eval(args) -> int:
         for error in errors:
             console.print(f"[red]error: {error}")
         kind = "model"
-    options = EvalOptions(build=args.build, timeout_s=args.timeout)
     jobs = [(t, c, kind) for t in tasks if (c := candidate_for(t, kind, predictions)) is not None]
-    lines = run_evaluations(jobs, options, args.jobs, f"evaluating {kind} patches")
+    with tempfile.TemporaryDirectory(prefix="swe-cache-") as cache_dir:
+        options = EvalOptions(build=args.build, timeout_s=args.timeout,
+                              cache_dir=None if args.no_cache else cache_dir)
+        lines = run_evaluations(jobs, options, args.jobs, f"evaluating {kind} patches")
     _write_report(args.report, lines)
     table = Table("instance", "reward", "status", "seconds")
     for line in lines:

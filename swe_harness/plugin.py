@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --swe-validate: write the ids of valid tasks, one per line")
     group.addoption("--swe-timeout", type=float, metavar="S",
                     help="eval timeout in seconds (default: the task's, else 1800)")
+    group.addoption("--swe-no-cache", action="store_true",
+                    help="evaluate identical (image, eval script, tests, patch) again instead of "
+                         "replaying the first result of this run")
     group.addoption("--swe-build", choices=("never", "missing", "always"), default="missing",
                     help="image policy (default missing: local, else build or pull)")
 
@@ -98,8 +101,12 @@ class Reaper:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session) -> None:
         from . import sandbox
+        from .cache import ResultCache
 
         sandbox.quietly(sandbox.reap, sandbox.run_id())
+        cache_dir = run_cache_dir(session.config)
+        if cache_dir:
+            ResultCache(cache_dir).clear()
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
@@ -170,7 +177,8 @@ class SweTaskItem(pytest.Item):
     def options(self) -> EvalOptions:
         config = self.config
         return EvalOptions(build=config.getoption("swe_build"),
-                           timeout_s=config.getoption("swe_timeout"))
+                           timeout_s=config.getoption("swe_timeout"),
+                           cache_dir=run_cache_dir(config))
 
     def run_one(self, kind: str) -> tuple[EvalResult, float | None]:
         candidate = candidate_for(self.task, kind, self.predictions)
@@ -212,6 +220,15 @@ class SweTaskItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, self.nodeid
+
+
+def run_cache_dir(config: pytest.Config) -> str | None:
+    """The run's shared reward cache; none when validating (repeats must really repeat)."""
+    from .sandbox import LOCK_DIR, run_id
+
+    if config.getoption("swe_no_cache") or config.getoption("swe_validate"):
+        return None
+    return str(LOCK_DIR / "cache" / run_id())
 
 
 def explain(task: Task, result: EvalResult, reward: float | None, what: str) -> str:

@@ -147,3 +147,39 @@ def test_daemon_unreachable_is_an_error_for_every_item(pytester, slow_tasks):
     lines = [json.loads(l) for l in (pytester.path / "r.jsonl").read_text().splitlines()]
     assert [(l["status"], l["reward"]) for l in lines] == [("error", None)] * 2
     assert all("Docker engine unreachable" in l["error"] for l in lines)
+
+
+ENV_DOCKERFILE = """ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
+# the environment layer: same for every task of this repo
+RUN mkdir -p /opt/env && head -c 5000000 /dev/urandom > /opt/env/deps.bin
+WORKDIR /workspace
+COPY repo/ /workspace/
+RUN git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -q -m base
+"""
+
+
+def test_tasks_of_one_repo_share_the_environment_layer(tmp_path):
+    """Two tasks of one repo at different commits: one environment layer on disk, not two."""
+    root = tmp_path / "tasks"
+    for n, source in ((1, "x = 1\n"), (2, "x = 2\n")):
+        iid = f"envshare-repo-{n}"
+        task_dir = write_task_dir(root, iid, image_name=f"swe-harness/test-envshare-{n}:latest")
+        (task_dir / "Dockerfile").write_text(ENV_DOCKERFILE)
+        (task_dir / "repo").mkdir()
+        (task_dir / "repo" / "m.py").write_text(source)
+    tasks, _ = load_tasks([root])
+    client = sandbox.client()
+    try:
+        for task in tasks:
+            sandbox.ensure_image(task, "always")
+        layers = [client.images.get(t.image_name).attrs["RootFS"]["Layers"] for t in tasks]
+        assert layers[0] != layers[1]
+        shared = [a for a, b in zip(*layers) if a == b]
+        assert len(shared) == len(layers[0]) - 2, "all but the repo and commit layers are shared"
+        sizes = {t.instance_id: (size, unique) for t, size, unique in sandbox.image_sizes(tasks)}
+        for size, unique in sizes.values():
+            assert unique < 1_000_000 < 5_000_000 < size  # the 5 MB env layer is counted once
+    finally:
+        for task in tasks:
+            client.images.remove(task.image_name, force=True)
