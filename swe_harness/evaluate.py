@@ -35,6 +35,7 @@ class EvalResult:
     log_tail: str = ""
     error: str | None = None  # what broke, when status == "error"
     detail: str | None = None  # why a verdict is what it is (rejections, missing evidence)
+    cached: bool = False  # replayed from an identical evaluation earlier in this run
 
     def report(self, reward: float | None) -> dict:
         """One report line (schema in ARCHITECTURE.md); ``error``/``detail`` only when set."""
@@ -52,6 +53,7 @@ class EvalOptions:
     timeout_s: float | None = None  # overrides the task's
     memory: str = "4g"
     pids: int = 2048
+    cache_dir: str | None = None  # the run's reward cache (see cache.py); None: always evaluate
 
 
 def eval_timeout(task: Task, options: EvalOptions) -> float:
@@ -90,15 +92,18 @@ def reset_files(task: Task) -> list[str]:
     return sorted(patchlib.touched_paths(task.test_patch) | set(task.test_files) | named)
 
 
+def _resource(name: str) -> str:
+    return resources.files("swe_harness").joinpath(name).read_text()
+
+
 def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[str, bytes | str]:
-    runner = resources.files("swe_harness").joinpath("runner.sh").read_text()
     return {
-        "swe/run.sh": runner,
+        "swe/run.sh": _resource("runner.sh"),
         "swe/candidate.diff": patchlib.normalize(candidate),
         "swe/test.diff": task.test_patch,
         "swe/protect.list": "".join(p + "\n" for p in reset_files(task)),
-        "swe/lib/swe_harness_evidence.py": resources.files("swe_harness").joinpath(
-            "evidence_plugin.py").read_text(),
+        "swe/lib/swe_harness_evidence.py": _resource("evidence_plugin.py"),
+        "swe/lib/sitecustomize.py": _resource("evidence_site.py"),
         "swe/eval_script.sh": task.eval_script,
         "swe/gitconfig": GITCONFIG,
         "swe/out/": b"",
@@ -116,7 +121,10 @@ def container_env(task: Task, options: EvalOptions) -> dict[str, str]:
 def evaluate(task: Task, candidate: str, kind: str = "model",
              options: EvalOptions = EvalOptions(), pm=None) -> EvalResult:
     """Evaluate ``candidate`` on ``task`` in a fresh container. Never raises for a bad patch or a
-    broken machine: those are statuses (``rejected``/``patch_failed``/``error``)."""
+    broken machine: those are statuses (``rejected``/``patch_failed``/``error``).
+
+    rejection check → image → cache lookup → container run → cache store.
+    """
     from . import sandbox
 
     started = time.monotonic()
@@ -124,13 +132,51 @@ def evaluate(task: Task, candidate: str, kind: str = "model",
     problem = candidate_problems(candidate, protected_patterns(task, pm))
     if problem:
         result.status, result.detail = "rejected", problem
-        result.duration_s = {"total": round(time.monotonic() - started, 3)}
+    else:
+        try:
+            sandbox.ensure_image(task, options.build)
+            image_id = sandbox.image_id(task.image_name)
+        except sandbox.InfraError as exc:
+            result.error = str(exc)
+        except Exception as exc:  # docker SDK / requests errors: infrastructure, never a 0.0
+            result.error = f"{type(exc).__name__}: {exc}"
+        else:
+            result = _cached_run(task, candidate, kind, options, image_id)
+    if "total" not in result.duration_s:
+        result.duration_s = {**result.duration_s, "total": round(time.monotonic() - started, 3)}
+    return result
+
+
+def _cached_run(task: Task, candidate: str, kind: str, options: EvalOptions,
+                image_id: str) -> EvalResult:
+    if not options.cache_dir:
+        return run_in_container(task, candidate, kind, options)
+    from .cache import ResultCache
+
+    cache = ResultCache(options.cache_dir)
+    key = cache.key(image_id, task.eval_script, task.test_patch, reset_files(task),
+                    patchlib.normalize(candidate), task.workdir, eval_timeout(task, options))
+    started = time.monotonic()
+    with cache.entry(key) as (hit, store):
+        if hit is not None:
+            hit.instance_id, hit.patch, hit.cached = task.instance_id, kind, True
+            hit.duration_s = {"total": round(time.monotonic() - started, 3)}
+            return hit
+        result = run_in_container(task, candidate, kind, options)
+        store(result)
         return result
+
+
+def run_in_container(task: Task, candidate: str, kind: str, options: EvalOptions) -> EvalResult:
+    """One fresh container: create, copy /swe in, start, wait, copy /swe/out back, remove."""
+    from . import sandbox
+
+    started = time.monotonic()
+    result = EvalResult(task.instance_id, kind, "error", image=task.image_name)
     timeout_s = eval_timeout(task, options)
     container = None
     marks = {"start": started}
     try:
-        sandbox.ensure_image(task, options.build)
         container = sandbox.Container(
             task.image_name, ["bash", "/swe/run.sh"], task.workdir,
             labels={sandbox.LABEL_INSTANCE: task.instance_id,
@@ -142,22 +188,11 @@ def evaluate(task: Task, candidate: str, kind: str = "model",
         container.start()
         marks["started"] = time.monotonic()
         exit_code = container.wait(timeout_s + 60)
-        marks["ended"] = time.monotonic()
         outputs = container.get("/swe/out") if exit_code is not None else {}
-        text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
-        fields = grading.parse_result(text.get("result", ""))
-        oom = exit_code is not None and fields.get("phase") != "done" and container.oom_killed()
-        verdict = grading.grade(
-            fields, exit_code, timeout_s, runner=grading.runner_kind(task.eval_script),
-            pytest_records=text.get("evidence.jsonl", ""), log=text.get("eval.log", ""),
-            oom_killed=oom)
-        result.status, result.evidence = verdict.status, verdict.evidence
-        result.error, result.detail = verdict.error, verdict.detail
-        result.exit_code = int(fields["eval_exit_code"]) if "eval_exit_code" in fields else None
-        result.apply_method = fields.get("apply_method")
-        log = text.get("eval.log", "") or text.get("apply.log", "")
-        result.log_tail = log[-LOG_TAIL_CHARS:]
-        result.duration_s = _durations(fields, marks)
+        oom = exit_code is not None and b"phase=done" not in outputs.get("result", b"") \
+            and container.oom_killed()
+        _read_outputs(result, task, outputs, exit_code, timeout_s, oom)
+        result.duration_s = _durations(grading.parse_result(result_text(outputs)), marks)
     except sandbox.InfraError as exc:
         result.status, result.error = "error", str(exc)
     except Exception as exc:  # docker SDK / requests errors: infrastructure, never a 0.0
@@ -173,6 +208,27 @@ def evaluate(task: Task, candidate: str, kind: str = "model",
         result.duration_s = {**result.duration_s, "teardown": round(end - teardown, 3),
                              "total": round(end - started, 3)}
     return result
+
+
+def result_text(outputs: dict[str, bytes]) -> str:
+    return outputs.get("result", b"").decode("utf-8", "replace")
+
+
+def _read_outputs(result: EvalResult, task: Task, outputs: dict[str, bytes],
+                  exit_code: int | None, timeout_s: float, oom: bool) -> None:
+    """Fill ``result`` from what the runner left in /swe/out (pure but for the mutation)."""
+    text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
+    fields = grading.parse_result(text.get("result", ""))
+    verdict = grading.grade(
+        fields, exit_code, timeout_s, runner=grading.runner_kind(task.eval_script),
+        pytest_records=text.get("evidence.jsonl", ""), log=text.get("eval.log", ""),
+        oom_killed=oom)
+    result.status, result.evidence = verdict.status, verdict.evidence
+    result.error, result.detail = verdict.error, verdict.detail
+    result.exit_code = int(fields["eval_exit_code"]) if "eval_exit_code" in fields else None
+    result.apply_method = fields.get("apply_method")
+    log = text.get("eval.log", "") or text.get("apply.log", "")
+    result.log_tail = log[-LOG_TAIL_CHARS:]
 
 
 def _durations(fields: dict[str, str], marks: dict[str, float]) -> dict[str, float]:

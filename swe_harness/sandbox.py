@@ -111,6 +111,10 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     return name
 
 
+def image_id(name: str) -> str:
+    return client().images.get(name).id
+
+
 def _has_image(name: str) -> bool:
     import docker.errors
 
