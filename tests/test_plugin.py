@@ -52,7 +52,9 @@ def test_broken_task_fails_alone_and_collects_the_rest(pytester, tmp_path):
 def test_gold_run_report_and_summary(pytester, docker_engine, bundled_tasks, copy_tasks):
     ids = sorted(bundled_tasks)[:2]
     report = pytester.path / "out" / "report.jsonl"
-    result = pytester.runpytest("--swe-tasks", str(copy_tasks(*ids)), "--swe-report", str(report), "-v")
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest("--swe-tasks", str(copy_tasks(*ids)), "--swe-report", str(report),
+                                "-v", f"--junitxml={junit}")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([f"*swe::{ids[0]} PASSED*", "*swe_harness summary*",
                                  "*resolved: 2/2*"])
@@ -62,6 +64,7 @@ def test_gold_run_report_and_summary(pytester, docker_engine, bundled_tasks, cop
         assert REPORT_KEYS <= set(line)
         assert (line["patch"], line["reward"], line["status"]) == ("gold", 1.0, "passed")
         assert set(line["duration_s"]) >= {"total", "setup", "apply", "eval", "teardown"}
+    assert junit.read_text().count('<property name="reward" value="1.0"') == 2
 
 
 @pytest.mark.docker
