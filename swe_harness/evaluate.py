@@ -62,7 +62,7 @@ def eval_timeout(task: Task, options: EvalOptions) -> float:
 
 def candidate_problems(candidate: str, protected: tuple[str, ...] | list[str] = ()) -> str | None:
     """Why a candidate is refused before any container starts, or None."""
-    if candidate and not patchlib.looks_like_diff(candidate):
+    if candidate.strip() and not patchlib.looks_like_diff(candidate):  # blank = the empty patch
         return "not a unified diff"
     bad = patchlib.unsafe_paths(candidate)
     if bad:

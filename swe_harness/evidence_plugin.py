@@ -2,7 +2,7 @@
 
 An exit status alone is no proof: code under test can ``os._exit(0)`` before any test runs. This
 plugin records, per pytest process, that it started, what was collected and deselected, the raw
-outcome of every test call (from ``call.excinfo``, before any report hook can rewrite it) and how
+outcome of every test call (``call.excinfo`` before and after the other report hooks) and how
 the session finished. The file name comes from an environment variable that is removed as soon
 as this module loads, so child processes and the code under test do not inherit it.
 Kept to old, plain Python: it runs on whatever interpreter and pytest the task image has.
@@ -10,12 +10,57 @@ Kept to old, plain Python: it runs on whatever interpreter and pytest the task i
 
 import json
 import os
+import types
+import unittest
 
 import pytest
 
 _PATH = os.environ.pop("SWE_HARNESS_EVIDENCE", None)
 _STATE = {"pid": os.getpid(), "event": "start", "collected": 0, "deselected": 0, "passed": 0,
-          "failed": 0, "errors": 0, "skipped": 0, "xfailed": 0, "exitstatus": None}
+          "failed": 0, "errors": 0, "skipped": 0, "xfailed": 0, "exitstatus": None, "altered": []}
+
+
+def _guarded():
+    """What decides an outcome inside this process. The code under test runs here too; a change
+    to any of these while the tests ran (``TestCase.assertEqual = lambda *a: None``) voids a pass.
+    Looked up defensively: old pytest versions lack some of them."""
+    import importlib
+
+    owners = [unittest.TestCase, unittest.TestResult]
+    for module, classes in (("_pytest.runner", ("CallInfo",)), ("_pytest.python", ("Function",)),
+                            ("_pytest.unittest", ("TestCaseFunction",)),
+                            ("_pytest.reports", ("BaseReport", "TestReport"))):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        owners.append(mod)
+        owners.extend(getattr(mod, name) for name in classes if hasattr(mod, name))
+    return owners
+
+
+_GUARDED = _guarded()
+
+
+def _behaviour(owner, value):
+    """Code, not state: pytest itself sets flags on these classes while it runs."""
+    if isinstance(owner, types.ModuleType):
+        return isinstance(value, types.FunctionType)
+    return callable(value) or isinstance(value, (staticmethod, classmethod, property))
+
+
+def _snapshot():
+    """Identity of every guarded class attribute and module function."""
+    out = {}
+    for owner in _GUARDED:
+        name = getattr(owner, "__qualname__", None) or owner.__name__
+        for key, value in list(vars(owner).items()):
+            if _behaviour(owner, value):
+                out[name + "." + key] = id(value)
+    return out
+
+
+_BASELINE = _snapshot()
 
 
 def _write():
@@ -38,9 +83,16 @@ def pytest_collection_finish(session):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    excinfo = call.excinfo
+    raw = call.excinfo  # before any other makereport hook could clear it
+    yield
+    # unittest-style items: pytest's own unittest hook moves their failure into call.excinfo
+    # only inside makereport, so look again afterwards.
+    _count(item, call.when, raw if raw is not None else call.excinfo)
+
+
+def _count(item, when, excinfo):
     skipped = excinfo is not None and excinfo.errisinstance(pytest.skip.Exception)
-    if call.when == "call":
+    if when == "call":
         if excinfo is None:
             _STATE["passed"] += 1
         elif skipped:
@@ -51,12 +103,13 @@ def pytest_runtest_makereport(item, call):
             _STATE["failed"] += 1
     elif excinfo is not None and not skipped:
         _STATE["errors"] += 1
-    elif call.when == "setup" and skipped:
+    elif when == "setup" and skipped:
         _STATE["skipped"] += 1
-    yield
 
 
 def pytest_sessionfinish(session, exitstatus):
+    now = _snapshot()
+    _STATE["altered"] = sorted(k for k in set(now) | set(_BASELINE) if now.get(k) != _BASELINE.get(k))
     _STATE["event"] = "finish"
     _STATE["exitstatus"] = int(exitstatus)
     _write()

@@ -3,7 +3,8 @@
 A pass needs the eval script's exit status 0 *and* positive evidence that tests ran and passed:
 - ``pytest``: records of the injected evidence plugin (every pytest process that started must
   have finished with exit status 0, at least one test passed, none failed or errored);
-- ``summary``: a runner's own summary line (unittest: ``Ran N tests`` … ``OK``, N ≥ 1);
+- ``summary``: a runner's own summary line (unittest: ``Ran N tests`` … ``OK``, N ≥ 1) *and* the
+  records of the injected unittest recorder (evidence_site.py), since a printed line is forgeable;
 - ``none``: no evidence can be had for this runner; the exit status alone decides.
 """
 
@@ -48,15 +49,48 @@ def runner_kind(eval_script: str) -> str:
     return "none"
 
 
-def pytest_evidence(records_text: str) -> tuple[bool, str]:
-    """(tests ran and passed, why not) from the evidence plugin's JSON lines."""
-    sessions: dict[int, dict] = {}
+def _records(records_text: str, runner: str) -> list[dict] | None:
+    """The evidence lines of one runner (pytest lines carry no ``runner`` key); None if unreadable."""
+    out = []
     for line in records_text.splitlines():
         try:
             record = json.loads(line)
-            sessions.setdefault(int(record["pid"]), {}).update(record)
-        except (ValueError, KeyError, TypeError):
-            return False, "unreadable pytest evidence"
+        except ValueError:
+            return None
+        if not isinstance(record, dict):
+            return None
+        if record.get("runner", "pytest") == runner:
+            out.append(record)
+    return out
+
+
+def _by_run(records: list[dict], key) -> tuple[dict, str]:
+    """Records merged per run (start, then finish); why they look forged, or ''."""
+    runs: dict = {}
+    finishes: dict = {}
+    try:
+        for record in records:
+            k = key(record)
+            runs.setdefault(k, {}).update(record)
+            finishes[k] = finishes.get(k, 0) + (record.get("event") == "finish")
+    except (KeyError, TypeError, ValueError):
+        return {}, "unreadable evidence"
+    if any(n > 1 for n in finishes.values()):
+        return runs, "a run reported its end twice: the evidence was tampered with"
+    altered = sorted({name for run in runs.values() for name in run.get("altered") or ()})
+    if altered:
+        return runs, "the test machinery was altered while tests ran: " + ", ".join(altered[:5])
+    return runs, ""
+
+
+def pytest_evidence(records_text: str) -> tuple[bool, str]:
+    """(tests ran and passed, why not) from the evidence plugin's JSON lines."""
+    records = _records(records_text, "pytest")
+    if records is None:
+        return False, "unreadable pytest evidence"
+    sessions, forged = _by_run(records, lambda r: int(r["pid"]))
+    if forged:
+        return False, forged
     if not sessions:
         return False, "pytest never reported (not run, or the plugin was not loaded)"
     unfinished = [pid for pid, s in sessions.items() if s.get("event") != "finish"]
@@ -73,8 +107,34 @@ def pytest_evidence(records_text: str) -> tuple[bool, str]:
     return True, ""
 
 
-def summary_evidence(log: str) -> tuple[bool, str]:
-    """unittest's ``Ran N tests`` with N ≥ 1 followed by ``OK``."""
+def unittest_evidence(records_text: str) -> tuple[bool, str]:
+    """Every ``TextTestRunner.run`` that started finished, ran ≥ 1 test in all, none failed."""
+    records = _records(records_text, "unittest")
+    if records is None:
+        return False, "unreadable unittest evidence"
+    runs, forged = _by_run(records, lambda r: (int(r["pid"]), int(r["run"])))
+    if forged:
+        return False, forged
+    if not runs:
+        return False, "no unittest runner reported (not run, or the recorder was not loaded)"
+    if any(run.get("event") != "finish" for run in runs.values()):
+        return False, "the unittest process exited before its run finished (os._exit or a crash?)"
+    bad = sum(int(run.get(k) or 0) for run in runs.values()
+              for k in ("failures", "errors", "unexpected_successes"))
+    if bad:
+        return False, f"{bad} unittest failures or errors"
+    if sum(int(run.get("tests_run") or 0) for run in runs.values()) < 1:
+        return False, "the runner ran 0 tests"
+    return True, ""
+
+
+def summary_evidence(log: str, records_text: str | None = None) -> tuple[bool, str]:
+    """unittest's ``Ran N tests`` with N ≥ 1 followed by ``OK`` and, when ``records_text`` is
+    given, the recorder's agreement (a printed line alone can be forged)."""
+    if records_text is not None:
+        ok, why = unittest_evidence(records_text)
+        if not ok:
+            return ok, why
     runs = list(UNITTEST_RAN.finditer(log))
     if not runs:
         return False, "no 'Ran N tests' summary in the log"
@@ -110,16 +170,23 @@ def grade(fields: dict[str, str], container_exit: int | None, timeout_s: float, 
     elapsed = float(fields["t_eval_end"]) - float(fields["t_apply_end"])
     if rc in (124, 137) and elapsed >= timeout_s - 0.5:
         return Verdict("timeout")
+    kind = _evidence_kind(runner, pytest_records)
     if rc != 0:
-        return Verdict("failed", evidence=_evidence_kind(runner, pytest_records))
-    if runner == "pytest" or pytest_records.strip():
+        return Verdict("failed", evidence=kind)
+    if kind == "pytest":
         ok, why = pytest_evidence(pytest_records)
         return Verdict("passed", "pytest") if ok else Verdict("failed", "pytest", detail=why)
-    if runner == "summary":
-        ok, why = summary_evidence(log)
+    if kind == "summary":
+        ok, why = summary_evidence(log, pytest_records)
         return Verdict("passed", "summary") if ok else Verdict("failed", "summary", detail=why)
     return Verdict("passed", "none", detail="exit status only: no evidence for this test runner")
 
 
-def _evidence_kind(runner: str, pytest_records: str) -> str:
-    return "pytest" if pytest_records.strip() else runner
+def _evidence_kind(runner: str, records_text: str) -> str:
+    """The script's runner decides; an unrecognised script is judged by what did report."""
+    if runner != "none":
+        return runner
+    for kind, name in (("pytest", "pytest"), ("summary", "unittest")):
+        if _records(records_text, name):
+            return kind
+    return "none"

@@ -139,11 +139,18 @@ DEFAULT_PROTECTED = (
     "conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "noxfile.py", "sitecustomize.py",
     "usercustomize.py", "*.pth", "eval_script.sh", "run_tests.sh",
 )
+# Modules the interpreter or the test runner imports by name: a package of that name in the
+# repo (``sitecustomize/__init__.py``) or a top-level module shadowing the runner (``pytest.py``,
+# ``unittest/``: ``python -m`` puts the working directory first on ``sys.path``).
+PROTECTED_MODULES = ("sitecustomize", "usercustomize")
+SHADOWED_AT_ROOT = ("pytest", "_pytest", "pluggy", "unittest")
 # Shared build/config files: only their test-runner settings are protected.
 _CONFIG_FILES = ("setup.cfg", "pyproject.toml", "setup.py")
 _TEST_SETTINGS = re.compile(
     r"pytest|addopts|testpaths|python_files|python_classes|python_functions|norecursedirs"
     r"|entry.points|unittest|collect_ignore", re.IGNORECASE)
+# TOML (and Python) string escapes can spell a key without its letters: ``"py\u0074est"``.
+_ESCAPES = re.compile(r"\\[uUxN]")
 
 
 def matches(path: str, pattern: str) -> bool:
@@ -160,17 +167,42 @@ def _changed_lines(section: str) -> list[str]:
             if line[:1] in "+-" and not line.startswith(("+++ ", "--- "))]
 
 
+def module_problem(path: str) -> str | None:
+    """Why a path would be imported by name in place of the interpreter's or runner's own module."""
+    parts = path.split("/")
+    stems = [part.rsplit(".", 1)[0] if part.endswith(".py") else part for part in parts]
+    hit = next((s for s in stems if s in PROTECTED_MODULES), None)
+    if hit:
+        return f"{path} is protected ({hit} module)"
+    if stems[0] in SHADOWED_AT_ROOT and (len(parts) > 1 or parts[0].endswith(".py")):
+        return f"{path} shadows the test runner's {stems[0]} module"
+    return None
+
+
+def _settings_problem(diff: FileDiff) -> str | None:
+    if diff.path.rsplit("/", 1)[-1] not in _CONFIG_FILES:
+        return None
+    changed = _changed_lines(diff.text)
+    if any(_TEST_SETTINGS.search(line) for line in changed):
+        return f"{diff.path} changes test-runner settings"
+    if any(_ESCAPES.search(line) for line in changed):
+        return f"{diff.path} adds escaped names (test-runner settings in disguise?)"
+    return None
+
+
 def protected_violations(patch: str, patterns: tuple[str, ...] | list[str]) -> list[str]:
-    """Why a candidate may not be applied: protected paths, symlinks, test-runner settings."""
+    """Why a candidate may not be applied: protected paths and modules, symlinks, test-runner
+    settings."""
     problems = []
     for diff in split_files(patch):
         for path in sorted(diff.paths):
             hit = next((p for p in patterns if matches(path, p)), None)
-            if hit:
-                problems.append(f"{path} is protected ({hit})")
+            problem = f"{path} is protected ({hit})" if hit else module_problem(path)
+            if problem:
+                problems.append(problem)
         if diff.symlink:
             problems.append(f"{diff.path} is a symlink")
-        name = diff.path.rsplit("/", 1)[-1]
-        if name in _CONFIG_FILES and any(_TEST_SETTINGS.search(l) for l in _changed_lines(diff.text)):
-            problems.append(f"{diff.path} changes test-runner settings")
+        problem = _settings_problem(diff)
+        if problem:
+            problems.append(problem)
     return problems

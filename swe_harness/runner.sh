@@ -55,19 +55,51 @@ protect_tests() {
   fi
 }
 
-if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; exit 0; fi
-if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; exit 0; fi
-record t_apply_end "$(now)"
+# Background processes the eval left (servers, `setsid` children, a fork bomb's offspring): the
+# eval is over, so everything but init, this runner and the log reader ($1) goes.
+end_stragglers() {
+  local keep=" 1 $$ $BASHPID $1 " pass proc pid
+  for pass in 1 2 3; do
+    for proc in /proc/[0-9]*; do
+      pid=${proc#/proc/}
+      case "$keep" in *" $pid "*) continue ;; esac
+      kill -9 "$pid" 2>/dev/null
+    done
+  done
+}
 
-# The eval script's own exit status is the verdict; `timeout` signals its whole process group.
-# The evidence plugin (in /swe/lib) records what pytest really ran; see grading.py.
-SWE_HARNESS_EVIDENCE="$OUT/evidence.jsonl" \
-PYTEST_PLUGINS="swe_harness_evidence${PYTEST_PLUGINS:+,$PYTEST_PLUGINS}" \
-PYTHONPATH="/swe/lib${PYTHONPATH:+:$PYTHONPATH}" \
-  timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh 2>&1 \
-  | tail -c "$SWE_LOG_BYTES" > "$OUT/eval.log"
-rc=${PIPESTATUS[0]}
-record t_eval_end "$(now)"
-record eval_exit_code "$rc"
-record phase done
-exit "$rc"
+# The log reader flushes its tail at EOF. bash < 4.4 cannot `wait` for a process substitution.
+wait_for() {
+  local i=0
+  wait "$1" 2>/dev/null && return
+  while kill -0 "$1" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+# Everything below runs as one function: bash parses it whole before running it, so code under
+# test that rewrites /swe/run.sh mid-eval cannot change what the runner does next.
+main() {
+  if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; return 0; fi
+  if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; return 0; fi
+  record t_apply_end "$(now)"
+
+  # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
+  # The evidence plugin and recorder (in /swe/lib) record what really ran; see grading.py.
+  # The log reader is a process substitution, not a pipeline stage: the runner must not wait for
+  # its EOF, which never comes while something the eval left running holds the pipe.
+  # (A group: on a plain external command the substitution would be made in the child, and $!
+  # would not name the reader.)
+  {
+    SWE_HARNESS_EVIDENCE="$OUT/evidence.jsonl" \
+    PYTEST_PLUGINS="swe_harness_evidence${PYTEST_PLUGINS:+,$PYTEST_PLUGINS}" \
+    PYTHONPATH="/swe/lib${PYTHONPATH:+:$PYTHONPATH}" \
+      timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh
+  } > >(exec tail -c "$SWE_LOG_BYTES" > "$OUT/eval.log") 2>&1
+  local rc=$? reader=$!
+  end_stragglers "$reader"
+  wait_for "$reader"
+  record t_eval_end "$(now)"
+  record eval_exit_code "$rc"
+  record phase done
+  return "$rc"
+}
+main; exit $?

@@ -12,8 +12,8 @@ import pytest
 from swe_harness.evaluate import evaluate
 from swe_harness.rewards import reward_for
 
-from .synthetic import (REINSTALL, REPO, UNITTEST_EVAL, calc_task, diff, edit,
-                        harness_containers, variant)
+from .synthetic import (REINSTALL, REPO, UNITTEST_EVAL, calc_task, edit, harness_containers,
+                        variant)
 
 pytestmark = pytest.mark.docker
 
@@ -174,7 +174,7 @@ def test_7_plugin_entry_point_spelled_so_no_filter_sees_it(calc):
     reinstalling = variant(calc, eval_script=calc.eval_script.replace("cd /workspace\n",
                                                                       "cd /workspace\n" + REINSTALL))
     setup_py = ("from setuptools import setup\n\ngroup = 'py' + 'test' + '11'\n"
-                "setup(entry_points={group: ['calc = calc.plug']})\n")
+                "setup(**{'entry' + '_points': {group: ['calc = calc.plug']}})\n")
     assert_no_reward(reinstalling, edit(*PLUGIN) + edit("setup.py", setup_py), ("failed",))
 
 
@@ -291,26 +291,46 @@ def test_package_appending_a_forged_evidence_record(calc):
     assert_no_reward(calc, at_import(code), ("failed",))
 
 
-@pytest.mark.xfail(strict=True, reason="in-process: code under test that knows the harness can "
-                   "register a pytest hookwrapper through gc and force every call to pass; no "
-                   "evidence gathered inside the same interpreter can tell (documented residual)")
-def test_package_registering_a_hookwrapper_through_gc(calc):
-    code = ("import gc, sys\n\n\nclass _Hack:\n"
-            "    def pytest_pyfunc_call(self, pyfuncitem):\n"
-            "        outcome = yield\n        outcome.force_result(True)\n\n\n"
+def gc_plugin(body: str) -> str:
+    """Package code that finds pytest's Config through gc and registers ``body`` as a plugin."""
+    return ("import gc, sys\n\n\nclass _Hack:\n" + body + "\n\n"
             "if 'pytest' in sys.modules:\n"
-            "    import pytest\n"
-            "    _Hack.pytest_pyfunc_call = pytest.hookimpl(hookwrapper=True)(\n"
-            "        _Hack.pytest_pyfunc_call)\n"
             "    for obj in gc.get_objects():\n"
             "        if type(obj).__name__ == 'Config' and hasattr(obj, 'pluginmanager'):\n"
             "            obj.pluginmanager.register(_Hack(), 'calc-hack')\n"
             "            break\n")
+
+
+def test_package_forcing_the_exit_status_through_gc(calc):
+    """Exit status 0 with failing tests: the evidence still counts the failures."""
+    code = gc_plugin("    def pytest_sessionfinish(self, session):\n"
+                     "        session.exitstatus = 0\n")
+    result = assert_no_reward(calc, at_import(code), ("failed",))
+    assert result.exit_code == 0 and result.detail  # caught by the evidence, not the status
+
+
+@pytest.mark.xfail(strict=True, reason="in-process: code under test that knows pytest's internals "
+                   "can register an outermost hookwrapper through gc and erase every failure "
+                   "before any hook (ours included) sees it; no evidence gathered inside the same "
+                   "interpreter can tell (documented residual risk)")
+def test_package_erasing_failures_through_gc(calc):
+    code = gc_plugin("    import pytest\n\n"
+                     "    @pytest.hookimpl(hookwrapper=True, tryfirst=True)\n"
+                     "    def pytest_runtest_makereport(self, item, call):\n"
+                     "        call.excinfo = None\n"
+                     "        if getattr(item, '_excinfo', None):\n"
+                     "            item._excinfo = None\n"
+                     "        yield\n\n"
+                     "    def pytest_sessionfinish(self, session):\n"
+                     "        session.exitstatus = 0\n")
     assert_no_reward(calc, at_import(code), ("failed",))
 
 
 def test_no_container_left_behind(calc):
     from swe_harness import sandbox
 
-    evaluate(calc, at_import("import os\nos._exit(0)\n"))
-    assert harness_containers(sandbox.client(), sandbox.run_id()) == []
+    task = variant(calc, instance_id="adv-calc-leak")  # its own label: xdist workers run beside it
+    evaluate(task, at_import("import os\nos._exit(0)\n"))
+    left = [c for c in harness_containers(sandbox.client(), sandbox.run_id())
+            if c.labels.get(sandbox.LABEL_INSTANCE) == task.instance_id]
+    assert left == []

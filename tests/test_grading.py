@@ -5,7 +5,7 @@ import json
 import pytest
 
 from swe_harness.grading import (grade, parse_result, pytest_evidence, runner_kind,
-                                 summary_evidence)
+                                 summary_evidence, unittest_evidence)
 
 DONE = {"phase": "done", "t_apply_end": "10.0", "t_eval_end": "12.0"}
 
@@ -41,14 +41,41 @@ def test_pass_needs_pytest_evidence():
 def test_pass_needs_unittest_summary():
     ok = {**DONE, "eval_exit_code": "0"}
     log = "test_a ... ok\n\n----------------------------------------------------------------------\nRan 3 tests in 0.01s\n\nOK\n"
-    assert grade(ok, 0, 30, runner="summary", log=log).status == "passed"
-    assert grade(ok, 0, 30, runner="summary", log="all good\n").status == "failed"
+    records = "\n".join([urec(event="start"), urec()])
+    assert grade(ok, 0, 30, runner="summary", log=log, pytest_records=records).status == "passed"
+    assert grade(ok, 0, 30, runner="summary", log="all good\n",
+                 pytest_records=records).status == "failed"
+    forged = grade(ok, 0, 30, runner="summary", log=log)  # printed, but no run was recorded
+    assert (forged.status, forged.evidence) == ("failed", "summary")
     unknown = grade(ok, 0, 30, runner="none")
     assert (unknown.status, unknown.evidence) == ("passed", "none")
 
 
+def urec(pid=1, run=1, event="finish", **counts):
+    return json.dumps({"runner": "unittest", "pid": pid, "run": run, "event": event,
+                       "tests_run": 2, "failures": 0, "errors": 0, **counts})
+
+
+@pytest.mark.parametrize("records,ok", [
+    ([urec(event="start"), urec()], True),
+    ([urec(event="start")], False),  # os._exit during the run
+    ([urec(failures=1)], False),
+    ([urec(unexpected_successes=1)], False),
+    ([urec(tests_run=0)], False),
+    ([urec(), urec(altered=["TestCase.assertEqual"])], False),
+    ([urec(), urec()], False),  # one run ending twice: forged
+    ([rec()], False),  # pytest's records are not unittest's
+    ([], False),
+])
+def test_unittest_evidence(records, ok):
+    assert unittest_evidence("\n".join(records))[0] is ok
+
+
 @pytest.mark.parametrize("records,ok", [
     ([rec()], True),
+    ([rec(), rec()], False),  # a second 'finish' for one process: appended by the code under test
+    ([rec(altered=["TestCase.assertEqual"])], False),
+    ([rec(), urec(failures=3)], True),  # unittest records are not pytest's
     ([rec(passed=0)], False),  # nothing ran
     ([rec(failed=1)], False),  # a report hook rewrote a failure into a pass
     ([rec(errors=1)], False),

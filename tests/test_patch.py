@@ -1,3 +1,5 @@
+import pytest
+
 from swe_harness import patch
 
 MODIFY = "diff --git a/a.py b/a.py\nindex 1..2 100644\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n"
@@ -41,3 +43,23 @@ def test_unsafe_paths():
     assert patch.unsafe_paths(escape) == ["../../etc/passwd"]
     assert patch.unsafe_paths(git_dir) == [".git/hooks/post-checkout"]
     assert patch.unsafe_paths(MODIFY) == []
+
+
+@pytest.mark.parametrize("path,bad", [
+    ("sitecustomize/__init__.py", True), ("pkg/usercustomize.py", True),
+    ("pytest.py", True), ("unittest/__main__.py", True), ("_pytest/x.py", True),
+    ("src/_pytest/python.py", False), ("pytest_foo.py", False), ("pkg/unittest.py", False),
+])
+def test_module_shadowing_is_protected(path, bad):
+    from swe_harness.patch import protected_violations
+
+    patch = f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+x = 1\n"
+    assert bool(protected_violations(patch, ())) is bad
+
+
+def test_escaped_names_in_config_files_are_protected():
+    from swe_harness.patch import protected_violations
+
+    toml = ('--- a/pyproject.toml\n+++ b/pyproject.toml\n@@ -1 +1,2 @@\n [project]\n'
+            '+[tool."py\\u0074est".ini_options]\n')
+    assert "escaped" in protected_violations(toml, ())[0]

@@ -100,7 +100,7 @@ def _start_run(slow_tasks, tmp_path, run):
     env = {**os.environ, "SWE_HARNESS_RUN_ID": run}
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "--swe-tasks", str(slow_tasks), "--swe-patch", "empty",
-         "-n", "2", "-p", "no:cacheprovider", "-q"],
+         "-n", "2", "-p", "no:cacheprovider", "-q", "--swe-no-cache"],
         cwd=tmp_path, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -1,0 +1,86 @@
+"""Copied into the eval container as ``/swe/lib/sitecustomize.py``; never imported by swe_harness.
+
+unittest has no plugin hook, and its printed summary can be forged by the code under test
+(``print("Ran 3 tests ... OK"); os._exit(0)``). So every Python process of the eval imports this
+at start-up (``PYTHONPATH=/swe/lib``) and, when the harness asked for evidence:
+- imports the standard ``unittest`` first, so a ``unittest/`` package in the repo cannot shadow it;
+- records each ``TextTestRunner.run`` (start, then the real counts at its end) as JSON lines;
+- notes whether ``unittest``'s assertion and result classes were altered while tests ran.
+Then it runs the image's own ``sitecustomize``, if one exists outside the repo.
+Kept to old, plain Python: it runs on whatever interpreter the task image has.
+"""
+
+import json
+import os
+import sys
+
+_PATH = os.environ.get("SWE_HARNESS_EVIDENCE")
+_RUNS = [0]
+
+
+def snapshot(classes):
+    """Identity of every attribute of ``classes``: monkeypatching shows up as a difference."""
+    return dict((cls.__qualname__ + "." + name, id(value))
+                for cls in classes for name, value in list(vars(cls).items())
+                if callable(value) or isinstance(value, (staticmethod, classmethod, property)))
+
+
+def altered(before, classes):
+    after = snapshot(classes)
+    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+def _write(record):
+    with open(_PATH, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _install_unittest_recorder():
+    import unittest
+
+    classes = [unittest.TestCase, unittest.TestResult, unittest.TextTestResult,
+               unittest.TextTestRunner, unittest.TestSuite, unittest.TestLoader]
+    original_run = unittest.TextTestRunner.run
+    baseline = snapshot(classes)
+
+    def run(self, test):
+        _RUNS[0] += 1
+        record = {"runner": "unittest", "pid": os.getpid(), "run": _RUNS[0], "event": "start"}
+        _write(record)
+        result = original_run(self, test)
+        record.update(event="finish", tests_run=result.testsRun, failures=len(result.failures),
+                      errors=len(result.errors), skipped=len(result.skipped),
+                      unexpected_successes=len(result.unexpectedSuccesses),
+                      altered=altered(baseline, classes))
+        _write(record)
+        return result
+
+    unittest.TextTestRunner.run = run
+    baseline = snapshot(classes)
+
+
+def _chain_image_sitecustomize():
+    """Run the sitecustomize this file shadows, unless it lives in the repo under test."""
+    import importlib.machinery
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.abspath(os.environ.get("SWE_WORKDIR") or "/nonexistent")
+    path = [p for p in sys.path if os.path.abspath(p or ".") not in (here,)
+            and not os.path.abspath(p or ".").startswith(repo)]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+
+if _PATH:
+    try:
+        _install_unittest_recorder()
+    except Exception:  # no evidence then: the grader says so, the run itself must not break
+        pass
+try:
+    _chain_image_sitecustomize()
+except Exception:
+    pass
