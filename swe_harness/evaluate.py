@@ -7,6 +7,7 @@ The pytest plugin, the CLI and the trainer all call this and take the reward fro
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,11 @@ from .task import DEFAULT_TIMEOUT_S, Task
 STATUSES = ("passed", "failed", "patch_failed", "rejected", "timeout", "error")
 LOG_BYTES = 1 << 20  # eval output kept per evaluation (the tail)
 LOG_TAIL_CHARS = 4000  # of which this much goes into the report line
+# Inputs up to this size (base64 of the gzipped tar) travel in an environment variable of the
+# create call; Linux caps one variable at 128 KiB. Larger ones are copied in with put_archive.
+INLINE_INPUT_BYTES = 96 * 1024
+UNPACK_AND_RUN = ["bash", "-c", 'mkdir -p /swe && printf %s "$SWE_INPUT" | base64 -d | '
+                  'tar -xzf - -C / && unset SWE_INPUT && exec bash /swe/run.sh']
 GITCONFIG = "[safe]\n\tdirectory = *\n[user]\n\tname = swe_harness\n\temail = swe_harness@localhost\n"
 
 
@@ -177,18 +183,24 @@ def run_in_container(task: Task, candidate: str, kind: str, options: EvalOptions
     container = None
     marks = {"start": started}
     try:
+        archive = sandbox.make_tar(container_files(task, candidate, options), gzip=True)
+        inline = len(archive) <= INLINE_INPUT_BYTES
+        environment = container_env(task, options)
+        if inline:  # inputs ride in the create call: no separate copy into the container
+            environment["SWE_INPUT"] = base64.b64encode(archive).decode()
         container = sandbox.Container(
-            task.image_name, ["bash", "/swe/run.sh"], task.workdir,
+            task.image_name, UNPACK_AND_RUN if inline else ["bash", "/swe/run.sh"], task.workdir,
             labels={sandbox.LABEL_INSTANCE: task.instance_id,
                     sandbox.LABEL_WORKER: _worker()},
-            network=task.network, environment=container_env(task, options),
+            network=task.network, environment=environment,
             limits=sandbox.Limits(memory=options.memory, pids=options.pids))
         container.create()
-        container.put(container_files(task, candidate, options))
+        if not inline:
+            container.put_archive(archive)
         container.start()
         marks["started"] = time.monotonic()
         exit_code = container.wait(timeout_s + 60)
-        outputs = container.get("/swe/out") if exit_code is not None else {}
+        outputs = container.last_line_archive() if exit_code is not None else {}
         oom = exit_code is not None and b"phase=done" not in outputs.get("result", b"") \
             and container.oom_killed()
         _read_outputs(result, task, outputs, exit_code, timeout_s, oom)

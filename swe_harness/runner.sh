@@ -4,13 +4,17 @@
 #   protect.list    repo paths reset to HEAD (or removed if new) before test.diff is applied
 #   eval_script.sh  the task's eval script, copied fresh from the task data
 # Outputs in /swe/out: result (key=value lines), apply.log, eval.log (last $SWE_LOG_BYTES bytes),
-#   evidence.jsonl (written by the injected pytest plugin).
+#   evidence.jsonl (written by the injected pytest plugin). On exit they leave as the last line of
+#   stdout (base64 of a gzipped tar): one log read instead of a copy out of the container.
 set -u
 OUT=/swe/out
+mkdir -p "$OUT"
+emit_outputs() { echo; tar -C "$OUT" -czf - . 2>/dev/null | base64 -w0; echo; }  # own line
+trap emit_outputs EXIT
 record() { printf '%s=%s\n' "$1" "$2" >> "$OUT/result"; }
-now() { date +%s.%N; }
+now() { printf '%s' "${EPOCHREALTIME:-$(date +%s.%N)}"; }  # bash 5 reads the clock without a fork
 export GIT_CONFIG_GLOBAL=/swe/gitconfig GIT_PAGER=cat
-record t_start "$(now)"
+record t_start "${EPOCHREALTIME:-$(date +%s.%N)}"
 cd "$SWE_WORKDIR" || { record error "workdir $SWE_WORKDIR does not exist in the image"; exit 3; }
 git rev-parse --git-dir >/dev/null 2>&1 || { record error "$SWE_WORKDIR is not a git repository"; exit 3; }
 

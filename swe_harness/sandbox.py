@@ -145,7 +145,7 @@ def build_image(task: Task, log=lambda msg: None) -> None:
 
 @dataclass
 class Container:
-    """A one-shot container: create, copy files in, start, wait, copy files out, remove."""
+    """A one-shot container: create, (copy files in), start, wait, read its outputs, remove."""
 
     image: str
     command: list[str]
@@ -167,13 +167,15 @@ class Container:
             mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
             pids_limit=self.limits.pids, nano_cpus=self.limits.nano_cpus,
             environment=self.environment, user="root",
-            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            # room for the runner's final outputs line (see runner.sh); the eval's own output
+            # never reaches the container log
+            log_config=LogConfig(type="json-file", config={"max-size": "32m", "max-file": "1"}),
             security_opt=["no-new-privileges"],
         )
 
-    def put(self, files: dict[str, bytes | str], dest: str = "/") -> None:
-        """Copy files in as one tar archive (never on a command line). Keys are relative paths."""
-        self._container.put_archive(dest, make_tar(files))
+    def put_archive(self, archive: bytes, dest: str = "/") -> None:
+        """Copy a tar archive in (never a patch on a command line)."""
+        self._container.put_archive(dest, archive)
 
     def start(self) -> None:
         self._container.start()
@@ -191,17 +193,17 @@ class Container:
             self.kill()
             return None
 
-    def get(self, path: str) -> dict[str, bytes]:
-        """Files below ``path`` in the container, by their path relative to it."""
-        stream, _ = self._container.get_archive(path)
-        data = b"".join(stream)
-        out = {}
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for member in tar.getmembers():
-                if member.isfile():
-                    rel = member.name.split("/", 1)[1] if "/" in member.name else member.name
-                    out[rel] = tar.extractfile(member).read()
-        return out
+    def last_line_archive(self) -> dict[str, bytes]:
+        """Files the command printed as its last stdout line (base64 of a gzipped tar)."""
+        import base64
+        import binascii
+
+        lines = self._container.logs(stdout=True, stderr=False).rstrip(b"\n").rsplit(b"\n", 1)
+        try:
+            data = base64.b64decode(lines[-1], validate=True)
+            return read_tar(data) if data else {}
+        except (binascii.Error, tarfile.TarError, EOFError, OSError):
+            return {}
 
     def oom_killed(self) -> bool:
         self._container.reload()
@@ -227,10 +229,25 @@ class Container:
         self._container = None
 
 
-def make_tar(files: dict[str, bytes | str]) -> bytes:
+def read_tar(data: bytes) -> dict[str, bytes]:
+    """Regular files of a (possibly gzipped) tar, by their path below its top directory."""
+    out = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                # "./x" from `tar -C dir .`; "dir/x" from a copy out of a container
+                name = member.name
+                rel = name[2:] if name.startswith("./") else name.split("/", 1)[-1]
+                out[rel] = tar.extractfile(member).read()
+    return out
+
+
+def make_tar(files: dict[str, bytes | str], gzip: bool = False) -> bytes:
+    """A tar of ``files`` (relative path -> content; a path ending in ``/`` is a directory)."""
     buf = io.BytesIO()
     now = time.time()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
+    options = {"mode": "w:gz", "compresslevel": 1} if gzip else {"mode": "w"}
+    with tarfile.open(fileobj=buf, **options) as tar:
         for path, content in sorted(files.items()):
             if path.endswith("/"):
                 info = tarfile.TarInfo(path.rstrip("/"))
