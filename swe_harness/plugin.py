@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -282,16 +283,19 @@ class ReportWriter:
 
 
 def summary_lines(lines: list[dict]) -> list[str]:
-    resolved = sum(1 for line in lines if line["reward"] == 1.0)
-    errors = sum(1 for line in lines if line["status"] == "error")
-    evals = sorted(line["duration_s"].get("eval", 0.0) for line in lines
-                   if "eval" in line["duration_s"])
-    out = [f"evaluations: {len(lines)}  resolved: {resolved}/{len(lines)}  errors: {errors}"]
+    """Resolved counts over scored evaluations: an error is missing data, not a 0.0."""
+    scored = [line for line in lines if line["reward"] is not None]
+    resolved = sum(1 for line in scored if line["reward"] == 1.0)
+    errors = [line.get("error") or "unknown error" for line in lines if line["status"] == "error"]
+    cached = sum(1 for line in lines if line.get("cached"))
+    out = [f"evaluations: {len(lines)}  resolved: {resolved}/{len(scored)} scored  "
+           f"errors: {len(errors)} (not scored)" + (f"  cached: {cached}" if cached else "")]
+    evals = sorted(line["duration_s"]["eval"] for line in lines if "eval" in line["duration_s"])
     if evals:
         p95 = evals[min(len(evals) - 1, round(0.95 * (len(evals) - 1)))]
         out.append(f"eval seconds: mean {statistics.mean(evals):.2f}  p95 {p95:.2f}")
-    statuses = {}
-    for line in lines:
-        statuses[line["status"]] = statuses.get(line["status"], 0) + 1
+    statuses = Counter(line["status"] for line in lines)
     out.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    for message, count in Counter(e.splitlines()[0] for e in errors).most_common(3):
+        out.append(f"error x{count}: {message[:300]}")
     return out

@@ -75,10 +75,12 @@ def client():
 
 
 def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
-    """The task's image, present locally: ``never`` uses only local images; ``missing`` builds
-    (or pulls, without a Dockerfile) when absent; ``always`` rebuilds once per run.
+    """The task's image, present locally.
 
-    Builds are serialised with a file lock per image so xdist workers build each image once.
+    ``never``: local images only. ``missing``: local, else pull, else build from the task's
+    Dockerfile. ``always``: build once per run (a task without a Dockerfile is pulled).
+    Pulls and builds are serialised with a file lock per image, so xdist workers make each
+    image once.
     """
     if policy not in BUILD_POLICIES:
         raise ValueError(f"build policy must be one of {BUILD_POLICIES}, got {policy!r}")
@@ -97,18 +99,32 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
         if _has_image(name) and (policy != "always" or built_marker.exists()):
             return name
         try:
-            if task.build_context:
-                build_image(task, log)
-                built_marker.touch()
-            else:
-                log(f"pulling {name}")
-                client().images.pull(name)
+            if policy == "missing" and _pulled(name, log):
+                return name
+            if not task.build_context:
+                raise InfraError(f"image {name} is not present locally, cannot be pulled, and "
+                                 "the task has no Dockerfile to build it from")
+            build_image(task, log)
+            built_marker.touch()
         except docker.errors.BuildError as exc:
             tail = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in exc.build_log)
             raise InfraError(f"image {name} failed to build: {exc.msg}\n{tail[-2000:]}") from exc
         except docker.errors.APIError as exc:
             raise InfraError(f"image {name} is not available: {exc}") from exc
     return name
+
+
+def _pulled(name: str, log) -> bool:
+    """Try a registry; where none answers (these machines), say so and move on."""
+    import docker.errors
+
+    log(f"pulling {name}")
+    try:
+        client().images.pull(name)
+        return True
+    except docker.errors.APIError as exc:
+        log(f"pull of {name} failed ({exc.explanation or exc}); building it")
+        return False
 
 
 def image_id(name: str) -> str:
