@@ -141,6 +141,12 @@ class SweTasks(pytest.Collector):
                 yield BrokenInput.from_parent(self, name=f"prediction-error[{error}]"[:200],
                                               error=str(error))
             kind = "model"
+            unknown = sorted(set(predictions) - {task.instance_id for task in tasks})
+            if unknown:
+                yield BrokenInput.from_parent(
+                    self, name="prediction-error[unknown instance ids]",
+                    error=f"{len(unknown)} prediction(s) name no loaded task: "
+                          + ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else ""))
         for task in tasks:
             yield SweTaskItem.from_parent(self, name=task.instance_id, task=task, kind=kind,
                                           predictions=predictions)

@@ -56,13 +56,3 @@ def test_timeout_is_enforced(docker_engine, bundled_tasks):
     assert result.status == "timeout"
     assert result.duration_s["total"] < 30
     assert reward_for(slow, result) == 0.0
-
-
-@pytest.mark.docker
-def test_missing_image_with_build_never_is_an_error(docker_engine, bundled_tasks):
-    task = next(iter(bundled_tasks.values()))
-    ghost = task.__class__(**{**task.__dict__, "image_name": "swe-harness/no-such-image:never"})
-    result = evaluate(ghost, ghost.gold_candidate, "gold", EvalOptions(build="never"))
-    assert result.status == "error"
-    assert "not present locally" in result.error
-    assert reward_for(ghost, result) is None

@@ -38,6 +38,24 @@ def test_collection_is_sorted_and_makes_no_docker_call(pytester, bundled_tasks, 
     assert ids == [f"swe::{iid}" for iid in sorted(bundled_tasks)]
 
 
+def test_predictions_for_unknown_tasks_are_reported(pytester, tmp_path):
+    from .conftest import write_task_dir
+
+    root = tmp_path / "tasks"
+    write_task_dir(root, "good-one-1")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text('{"instance_id": "good-one-1", "model_patch": ""}\n'
+                     '{"instance_id": "typo-one-1", "model_patch": ""}\n{"model_patch": ""}\n')
+    result = pytester.runpytest("--swe-tasks", str(root), "--swe-patch", str(preds),
+                                "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["swe::prediction-error*preds.jsonl:3*instance_id*",
+                                 "swe::prediction-error[[]unknown instance ids[]]",
+                                 "swe::good-one-1"])
+    run = pytester.runpytest("--swe-tasks", str(root), "--swe-patch", str(preds),
+                             "-k", "unknown")
+    run.stdout.fnmatch_lines(["*1 prediction(s) name no loaded task: typo-one-1*"])
+
+
 def test_broken_task_fails_alone_and_collects_the_rest(pytester, tmp_path):
     from .conftest import write_task_dir
 
