@@ -90,12 +90,13 @@ def protected_patterns(task: Task, pm=None) -> list[str]:
 _SCRIPT_TEST_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]*test[\w.-]*\.py)\b")
 
 
-def reset_files(task: Task) -> list[str]:
+def reset_files(task: Task, candidate: str = "") -> list[str]:
     """Paths reset to the base commit after the candidate is applied (modified ones checked
     out, added ones removed): every path the test patch touches, the task's declared test files,
-    and the test files the eval script names."""
+    the test files the eval script names, and every test file the candidate touches."""
     named = {m.group(1) for m in _SCRIPT_TEST_PATH.finditer(task.eval_script)}
-    return sorted(patchlib.touched_paths(task.test_patch) | set(task.test_files) | named)
+    return sorted(patchlib.touched_paths(task.test_patch) | set(task.test_files) | named
+                  | patchlib.test_paths(candidate))
 
 
 def _resource(name: str) -> str:
@@ -107,7 +108,7 @@ def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[st
         "swe/run.sh": _resource("runner.sh"),
         "swe/candidate.diff": patchlib.normalize(candidate),
         "swe/test.diff": task.test_patch,
-        "swe/protect.list": "".join(p + "\n" for p in reset_files(task)),
+        "swe/protect.list": "".join(p + "\n" for p in reset_files(task, candidate)),
         "swe/lib/swe_harness_evidence.py": _resource("evidence_plugin.py"),
         "swe/lib/sitecustomize.py": _resource("evidence_site.py"),
         "swe/eval_script.sh": task.eval_script,
@@ -160,7 +161,7 @@ def _cached_run(task: Task, candidate: str, kind: str, options: EvalOptions,
     from .cache import ResultCache
 
     cache = ResultCache(options.cache_dir)
-    key = cache.key(image_id, task.eval_script, task.test_patch, reset_files(task),
+    key = cache.key(image_id, task.eval_script, task.test_patch, reset_files(task, candidate),
                     patchlib.normalize(candidate), task.workdir, eval_timeout(task, options))
     started = time.monotonic()
     with cache.entry(key) as (hit, store):

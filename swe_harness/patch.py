@@ -123,6 +123,21 @@ def drop_files(patch: str, paths: set[str]) -> str:
     return normalize("".join(kept))
 
 
+TEST_DIRS = {"test", "tests", "testing"}
+
+
+def is_test_path(path: str) -> bool:
+    """Test code by the usual conventions: under a test directory, or a test module by name."""
+    *dirs, name = path.split("/")
+    return (bool(TEST_DIRS & set(dirs)) or name.startswith("test_") and name.endswith(".py")
+            or name.endswith("_test.py") or name == "tests.py")
+
+
+def test_paths(patch: str) -> set[str]:
+    """The test files a patch touches: reverted before the task's tests run."""
+    return {path for path in touched_paths(patch) if is_test_path(path)}
+
+
 def unsafe_paths(patch: str) -> list[str]:
     """Paths that would land outside the repo: absolute, ``..`` components, or ``.git`` itself."""
     bad = []

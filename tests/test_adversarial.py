@@ -85,6 +85,19 @@ def test_3_creating_the_file_test_patch_adds(calc):
     assert result.status == "failed"  # reset and replaced by the task's own test file
 
 
+PATCH_ADD_FROM_TESTS = "import calc, calc.ops\ncalc.add = calc.ops.add = lambda a, b: a + b\n"
+
+
+@pytest.mark.parametrize("path", ["tests/__init__.py", "tests/helpers.py"])
+def test_1_editing_test_code_the_test_patch_does_not_touch(calc, path):
+    """A test package's __init__ (or any file under tests/) that patches the code under test:
+    the candidate's edits below test directories are reverted before the tests run."""
+    candidate = edit(path, PATCH_ADD_FROM_TESTS)
+    if path.endswith("helpers.py"):  # a helper the tests import only via the package init
+        candidate += edit("tests/__init__.py", "from . import helpers\n")
+    assert_no_reward(calc, candidate)
+
+
 # ------------------------------------------------------------------ 4-6: how tests are collected
 
 FORCE_PASS_CONFTEST = """import pytest

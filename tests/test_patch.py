@@ -63,3 +63,11 @@ def test_escaped_names_in_config_files_are_protected():
     toml = ('--- a/pyproject.toml\n+++ b/pyproject.toml\n@@ -1 +1,2 @@\n [project]\n'
             '+[tool."py\\u0074est".ini_options]\n')
     assert "escaped" in protected_violations(toml, ())[0]
+
+
+def test_test_paths_by_convention():
+    assert patch.is_test_path("tests/helpers.py") and patch.is_test_path("pkg/test/data.json")
+    assert patch.is_test_path("pkg/test_api.py") and patch.is_test_path("pkg/api_test.py")
+    assert not patch.is_test_path("pkg/testing_utils.py") and not patch.is_test_path("src/api.py")
+    both = MODIFY + CREATE.replace("t/new.py", "tests/new.py")
+    assert patch.test_paths(both) == {"tests/new.py"}
