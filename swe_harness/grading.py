@@ -171,6 +171,8 @@ def grade(fields: dict[str, str], container_exit: int | None, timeout_s: float, 
     if rc in (124, 137) and elapsed >= timeout_s - 0.5:
         return Verdict("timeout")
     kind = _evidence_kind(runner, pytest_records)
+    if rc == 0 and fields.get("tests_modified"):
+        return Verdict("failed", kind, detail="the task's test files changed during the eval")
     if rc != 0:
         return Verdict("failed", evidence=kind)
     if kind == "pytest":

@@ -59,6 +59,16 @@ protect_tests() {
   fi
 }
 
+# Digest of every reset test file (protect.list holds all that test.diff touches): code under
+# test that rewrites a test module pytest has not collected yet changes it.
+test_digest() {
+  local path
+  while IFS= read -r path; do
+    [ -n "$path" ] || continue
+    if [ -f "$path" ]; then sha256sum -- "$path"; else echo "absent $path"; fi
+  done < /swe/protect.list
+}
+
 # Background processes the eval left (servers, `setsid` children, a fork bomb's offspring): the
 # eval is over, so everything but init, this runner and the log reader ($1) goes.
 end_stragglers() {
@@ -85,6 +95,8 @@ main() {
   if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; return 0; fi
   if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; return 0; fi
   record t_apply_end "$(now)"
+  local tests_before  # kept in the runner's memory, not in a file the eval could rewrite
+  tests_before=$(test_digest)
 
   # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
   # The evidence plugin and recorder (in /swe/lib) record what really ran; see grading.py.
@@ -102,6 +114,7 @@ main() {
   end_stragglers "$reader"
   wait_for "$reader"
   record t_eval_end "$(now)"
+  [ "$(test_digest)" = "$tests_before" ] || record tests_modified 1
   record eval_exit_code "$rc"
   record phase done
   return "$rc"

@@ -38,6 +38,12 @@ def test_pass_needs_pytest_evidence():
     assert grade(ok, 0, 30, runner="pytest", pytest_records="").status == "failed"
 
 
+def test_test_files_changed_during_the_eval_is_no_pass():
+    fields = {**DONE, "eval_exit_code": "0", "tests_modified": "1"}
+    verdict = grade(fields, 0, 30, runner="pytest", pytest_records=rec())
+    assert (verdict.status, verdict.detail) == ("failed", "the task's test files changed during the eval")
+
+
 def test_pass_needs_unittest_summary():
     ok = {**DONE, "eval_exit_code": "0"}
     log = "test_a ... ok\n\n----------------------------------------------------------------------\nRan 3 tests in 0.01s\n\nOK\n"
