@@ -17,7 +17,22 @@ import pytest
 
 _PATH = os.environ.pop("SWE_HARNESS_EVIDENCE", None)
 _STATE = {"pid": os.getpid(), "event": "start", "collected": 0, "deselected": 0, "passed": 0,
-          "failed": 0, "errors": 0, "skipped": 0, "xfailed": 0, "exitstatus": None, "altered": []}
+          "failed": 0, "errors": 0, "skipped": 0, "xfailed": 0, "exitstatus": None, "altered": [],
+          "foreign_conftests": []}
+
+
+def _allowed_conftests():
+    """(sha256, path from the repo root) of every conftest.py present before the eval script
+    ran, as the runner listed them (``sha256sum`` lines)."""
+    listing = os.environ.pop("SWE_HARNESS_CONFTESTS", None)
+    if not listing:
+        return None
+    with open(listing) as fh:
+        return set(tuple(line.rstrip("\n").split("  ", 1)) for line in fh if "  " in line)
+
+
+_ALLOWED_CONFTESTS = _allowed_conftests()
+_ROOT = os.path.abspath(os.environ.get("SWE_WORKDIR") or os.getcwd())
 
 
 def _guarded():
@@ -71,6 +86,24 @@ def _write():
 
 
 _write()
+
+
+def pytest_plugin_registered(plugin, manager):
+    """A conftest.py that was not in the repo when the eval started (written by a build step or
+    by code under test) decides outcomes as much as a patched one: record it."""
+    path = getattr(plugin, "__file__", None) or ""
+    if _ALLOWED_CONFTESTS is None or os.path.basename(path) != "conftest.py":
+        return
+    import hashlib
+
+    try:
+        with open(path, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        digest = "unreadable"
+    rel = "./" + os.path.relpath(os.path.abspath(path), _ROOT)
+    if (digest, rel) not in _ALLOWED_CONFTESTS:
+        _STATE["foreign_conftests"].append(rel)
 
 
 def pytest_deselected(items):

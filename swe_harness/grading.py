@@ -80,6 +80,10 @@ def _by_run(records: list[dict], key) -> tuple[dict, str]:
     altered = sorted({name for run in runs.values() for name in run.get("altered") or ()})
     if altered:
         return runs, "the test machinery was altered while tests ran: " + ", ".join(altered[:5])
+    foreign = sorted({path for run in runs.values() for path in run.get("foreign_conftests") or ()})
+    if foreign:
+        return runs, "pytest loaded a conftest.py that was not in the repo when the eval started: " \
+            + ", ".join(foreign[:5])
     return runs, ""
 
 
@@ -172,7 +176,7 @@ def grade(fields: dict[str, str], container_exit: int | None, timeout_s: float, 
         return Verdict("timeout")
     kind = _evidence_kind(runner, pytest_records)
     if rc == 0 and fields.get("tests_modified"):
-        return Verdict("failed", kind, detail="the task's test files changed during the eval")
+        return Verdict("failed", kind, detail="the task's test files or a conftest.py changed during the eval")
     if rc != 0:
         return Verdict("failed", evidence=kind)
     if kind == "pytest":

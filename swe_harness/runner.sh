@@ -69,6 +69,11 @@ test_digest() {
   done < /swe/protect.list
 }
 
+conftest_digest() {
+  find . -name conftest.py -type f -not -path './.git/*' -print0 2>/dev/null | sort -z \
+    | xargs -0 -r sha256sum --
+}
+
 # Background processes the eval left (servers, `setsid` children, a fork bomb's offspring): the
 # eval is over, so everything but init, this runner and the log reader ($1) goes.
 end_stragglers() {
@@ -95,8 +100,11 @@ main() {
   if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; return 0; fi
   if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; return 0; fi
   record t_apply_end "$(now)"
-  local tests_before  # kept in the runner's memory, not in a file the eval could rewrite
-  tests_before=$(test_digest)
+  # Kept in the runner's memory, not in a file the eval could rewrite: the reset test files and
+  # every conftest.py. The evidence plugin gets the conftest list to check what pytest loads.
+  local guard_before
+  conftest_digest > /swe/conftests.allowed
+  guard_before=$(test_digest; conftest_digest; sha256sum /swe/conftests.allowed)
 
   # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
   # The evidence plugin and recorder (in /swe/lib) record what really ran; see grading.py.
@@ -105,7 +113,7 @@ main() {
   # (A group: on a plain external command the substitution would be made in the child, and $!
   # would not name the reader.)
   {
-    SWE_HARNESS_EVIDENCE="$OUT/evidence.jsonl" \
+    SWE_HARNESS_EVIDENCE="$OUT/evidence.jsonl" SWE_HARNESS_CONFTESTS=/swe/conftests.allowed \
     PYTEST_PLUGINS="swe_harness_evidence${PYTEST_PLUGINS:+,$PYTEST_PLUGINS}" \
     PYTHONPATH="/swe/lib${PYTHONPATH:+:$PYTHONPATH}" \
       timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh
@@ -114,7 +122,8 @@ main() {
   end_stragglers "$reader"
   wait_for "$reader"
   record t_eval_end "$(now)"
-  [ "$(test_digest)" = "$tests_before" ] || record tests_modified 1
+  [ "$(test_digest; conftest_digest; sha256sum /swe/conftests.allowed)" = "$guard_before" ] \
+    || record tests_modified 1
   record eval_exit_code "$rc"
   record phase done
   return "$rc"

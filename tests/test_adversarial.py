@@ -109,7 +109,7 @@ def test_1_package_rewriting_a_test_file_before_pytest_collects_it(calc):
     task = variant(calc, eval_script="#!/bin/bash\nset -e\ncd /workspace\npython -m pytest "
                                      "tests/test_ops.py::TestSub::test_sub tests/test_add.py -xvs\n")
     result = assert_no_reward(task, at_import(REWRITE_TESTS_AT_IMPORT))
-    assert "test files changed during the eval" in (result.detail or "")
+    assert "test files or a conftest.py changed during the eval" in (result.detail or "")
 
 
 # ------------------------------------------------------------------ 4-6: how tests are collected
@@ -129,6 +129,40 @@ def pytest_sessionfinish(session, exitstatus):
     session.exitstatus = 0
 """
 HACK_MODULE = "import os\nos._exit(0)\n"
+
+
+SWALLOWING_CONFTEST = """import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    outcome = yield
+    outcome.force_result(None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    item.__dict__.pop("_excinfo", None)
+    call.excinfo = None
+"""
+
+
+@pytest.mark.parametrize("cleanup", ["", "\n\ndef pytest_unconfigure(config):\n"
+                                         "    import os\n    os.remove(__file__)\n"],
+                         ids=["left-behind", "removes-itself"])
+def test_4_conftest_written_at_run_time_by_the_build(calc, cleanup):
+    """setup.py (run by the eval's reinstall) writes a conftest that swallows every failure; its
+    name and content are hex-encoded so no filter on the patch sees them. One that removes
+    itself after the run is caught by the evidence plugin, which saw it load."""
+    conftest = SWALLOWING_CONFTEST + cleanup
+    hidden = (f"open(bytes.fromhex('{b'conftest.py'.hex()}').decode(), 'w')"
+              f".write(bytes.fromhex('{conftest.encode().hex()}').decode())\n")
+    candidate = edit("setup.py", hidden + REPO["setup.py"])
+    task = variant(calc, eval_script="#!/bin/bash\nset -e\ncd /workspace\n" + REINSTALL
+                   + "python -m pytest tests/test_ops.py tests/test_add.py -xvs\n")
+    result = assert_no_reward(task, candidate)
+    why = "pytest loaded a conftest.py" if cleanup else "a conftest.py changed during the eval"
+    assert why in (result.detail or ""), result.detail
 
 
 @pytest.mark.parametrize("path", ["conftest.py", "tests/conftest.py", "calc/conftest.py"])

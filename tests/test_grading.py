@@ -41,7 +41,7 @@ def test_pass_needs_pytest_evidence():
 def test_test_files_changed_during_the_eval_is_no_pass():
     fields = {**DONE, "eval_exit_code": "0", "tests_modified": "1"}
     verdict = grade(fields, 0, 30, runner="pytest", pytest_records=rec())
-    assert (verdict.status, verdict.detail) == ("failed", "the task's test files changed during the eval")
+    assert (verdict.status, verdict.detail) == ("failed", "the task's test files or a conftest.py changed during the eval")
 
 
 def test_pass_needs_unittest_summary():
@@ -89,6 +89,7 @@ def test_unittest_evidence(records, ok):
     ([rec(event="start")], False),
     ([rec(1), rec(2, event="start")], False),  # a second pytest process never finished
     ([rec(1), rec(2)], True),
+    ([rec(foreign_conftests=["./conftest.py"])], False),  # written at run time, then loaded
     (["not json"], False),
 ])
 def test_pytest_evidence(records, ok):
