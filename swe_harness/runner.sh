@@ -74,6 +74,11 @@ conftest_digest() {
     | xargs -0 -r sha256sum --
 }
 
+# The files that configure test collection at the repo root: a build step must not write them.
+config_digest() {
+  sha256sum -- pytest.ini .pytest.ini tox.ini setup.cfg pyproject.toml 2>/dev/null
+}
+
 # Background processes the eval left (servers, `setsid` children, a fork bomb's offspring): the
 # eval is over, so everything but init, this runner and the log reader ($1) goes.
 end_stragglers() {
@@ -100,11 +105,11 @@ main() {
   if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; return 0; fi
   if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; return 0; fi
   record t_apply_end "$(now)"
-  # Kept in the runner's memory, not in a file the eval could rewrite: the reset test files and
-  # every conftest.py. The evidence plugin gets the conftest list to check what pytest loads.
+  # Kept in the runner's memory, not in a file the eval could rewrite: the reset test files,
+  # every conftest.py and the root test configuration. The evidence plugin gets the conftest list to check what pytest loads.
   local guard_before
   conftest_digest > /swe/conftests.allowed
-  guard_before=$(test_digest; conftest_digest; sha256sum /swe/conftests.allowed)
+  guard_before=$(test_digest; conftest_digest; config_digest; sha256sum /swe/conftests.allowed)
 
   # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
   # The evidence plugin and recorder (in /swe/lib) record what really ran; see grading.py.
@@ -122,7 +127,8 @@ main() {
   end_stragglers "$reader"
   wait_for "$reader"
   record t_eval_end "$(now)"
-  [ "$(test_digest; conftest_digest; sha256sum /swe/conftests.allowed)" = "$guard_before" ] \
+  [ "$(test_digest; conftest_digest; config_digest; sha256sum /swe/conftests.allowed)" \
+    = "$guard_before" ] \
     || record tests_modified 1
   record eval_exit_code "$rc"
   record phase done
