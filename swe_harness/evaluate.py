@@ -111,6 +111,7 @@ def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[st
         "swe/protect.list": "".join(p + "\n" for p in reset_files(task, candidate)),
         "swe/lib/swe_harness_evidence.py": _resource("evidence_plugin.py"),
         "swe/lib/sitecustomize.py": _resource("evidence_site.py"),
+        "swe/lib/swe_harness_origin.py": _resource("evidence_origin.py"),
         "swe/eval_script.sh": task.eval_script,
         "swe/gitconfig": GITCONFIG,
         "swe/out/": b"",

@@ -15,6 +15,8 @@ import unittest
 
 import pytest
 
+from swe_harness_origin import raised_by_code_under_test
+
 _PATH = os.environ.pop("SWE_HARNESS_EVIDENCE", None)
 _STATE = {"pid": os.getpid(), "event": "start", "collected": 0, "deselected": 0, "passed": 0,
           "failed": 0, "errors": 0, "skipped": 0, "xfailed": 0, "exitstatus": None, "altered": [],
@@ -125,6 +127,11 @@ def pytest_runtest_makereport(item, call):
 
 def _count(item, when, excinfo):
     skipped = excinfo is not None and excinfo.errisinstance(pytest.skip.Exception)
+    if (excinfo is not None and excinfo.errisinstance((pytest.skip.Exception, pytest.xfail.Exception))
+            and raised_by_code_under_test(excinfo.value)):
+        _STATE["failed"] += 1  # the code under test hid its own failure behind a skip
+        _STATE["skips_from_code"] = _STATE.get("skips_from_code", 0) + 1
+        return
     if when == "call":
         if excinfo is None:
             _STATE["passed"] += 1

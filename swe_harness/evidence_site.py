@@ -38,17 +38,31 @@ def _write(record):
 def _install_unittest_recorder():
     import unittest
 
+    from swe_harness_origin import raised_by_code_under_test
+
     classes = [unittest.TestCase, unittest.TestResult, unittest.TextTestResult,
                unittest.TextTestRunner, unittest.TestSuite, unittest.TestLoader]
     original_run = unittest.TextTestRunner.run
+    original_add_skip = unittest.TestResult.addSkip
     baseline = snapshot(classes)
+    skips_from_code = [0]
+
+    def add_skip(self, test, reason):
+        # called inside unittest's `except SkipTest`: the exception says who raised it
+        exc = sys.exc_info()[1]
+        if exc is not None and raised_by_code_under_test(exc):
+            skips_from_code[0] += 1
+        return original_add_skip(self, test, reason)
 
     def run(self, test):
         _RUNS[0] += 1
+        skips_from_code[0] = 0
         record = {"runner": "unittest", "pid": os.getpid(), "run": _RUNS[0], "event": "start"}
         _write(record)
         result = original_run(self, test)
-        record.update(event="finish", tests_run=result.testsRun, failures=len(result.failures),
+        # a skip raised by the code under test hides a failure: it counts as one
+        record.update(event="finish", tests_run=result.testsRun,
+                      failures=len(result.failures) + skips_from_code[0],
                       errors=len(result.errors), skipped=len(result.skipped),
                       unexpected_successes=len(result.unexpectedSuccesses),
                       altered=altered(baseline, classes))
@@ -56,6 +70,7 @@ def _install_unittest_recorder():
         return result
 
     unittest.TextTestRunner.run = run
+    unittest.TestResult.addSkip = add_skip
     baseline = snapshot(classes)
 
 
