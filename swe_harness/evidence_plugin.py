@@ -20,6 +20,7 @@ from swe_harness_origin import raised_by_code_under_test
 _PATH = os.environ.pop("SWE_HARNESS_EVIDENCE", None)
 _STATE = {"pid": os.getpid(), "event": "start", "collected": 0, "deselected": 0, "passed": 0,
           "failed": 0, "errors": 0, "skipped": 0, "xfailed": 0, "exitstatus": None, "altered": [],
+          "ran": 0,
           "foreign_conftests": []}
 
 
@@ -106,6 +107,12 @@ def pytest_plugin_registered(plugin, manager):
     rel = "./" + os.path.relpath(os.path.abspath(path), _ROOT)
     if (digest, rel) not in _ALLOWED_CONFTESTS:
         _STATE["foreign_conftests"].append(rel)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    """A test went through setup, call and teardown. A session that ends before every collected
+    test did (``pytest.exit(returncode=0)`` from the code under test) proves nothing."""
+    _STATE["ran"] += 1
 
 
 def pytest_deselected(items):

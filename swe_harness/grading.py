@@ -102,6 +102,8 @@ def pytest_evidence(records_text: str) -> tuple[bool, str]:
         return False, "pytest exited before its session finished (os._exit or a crash?)"
     if any(s.get("exitstatus") != 0 for s in sessions.values()):
         return False, "a pytest session finished with a non-zero status"
+    if any("ran" in s and int(s["ran"]) < int(s.get("collected") or 0) for s in sessions.values()):
+        return False, "pytest stopped before every collected test ran"
     totals = {k: sum(int(s.get(k) or 0) for s in sessions.values())
               for k in ("passed", "failed", "errors")}
     if totals["failed"] or totals["errors"]:

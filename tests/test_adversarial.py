@@ -224,6 +224,27 @@ SKIPPING_ADD = {
     "pytest.xfail": "def add(a, b):\n    import pytest\n    pytest.xfail('known')\n",
     "SkipTest": "def add(a, b):\n    import unittest\n    raise unittest.SkipTest('later')\n",
 }
+PLAIN_TESTS = "from calc import add, sub\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n\n\n" \
+              "def test_add():\n    assert add(2, 3) == 5\n"
+
+
+@pytest.fixture(scope="module")
+def calc_plain(calc):
+    """The calc task with plain pytest test functions (not unittest classes)."""
+    return variant(calc, test_patch=diff("tests/test_plain.py", None, PLAIN_TESTS),
+                   eval_script="#!/bin/bash\nset -e\ncd /workspace\n"
+                               "python -m pytest tests/test_plain.py -v\n")
+
+
+def test_7_code_under_test_ends_the_session_with_success(calc_plain):
+    """``pytest.exit(returncode=0)`` from the buggy function: the run stops after the passing
+    test with status 0. Every collected test must have run."""
+    exiting = REPO["calc/ops.py"].replace(
+        "def add(a, b):\n    return a - b\n",
+        "def add(a, b):\n    import pytest\n    pytest.exit('all good', returncode=0)\n")
+    assert reward_for(calc_plain, evaluate(calc_plain, calc_plain.gold_candidate)) == 1.0
+    result = assert_no_reward(calc_plain, edit("calc/ops.py", exiting))
+    assert "before every collected test ran" in (result.detail or ""), result.detail
 
 
 SKIPPING_TESTS = """import unittest

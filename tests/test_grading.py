@@ -90,6 +90,8 @@ def test_unittest_evidence(records, ok):
     ([rec(1), rec(2, event="start")], False),  # a second pytest process never finished
     ([rec(1), rec(2)], True),
     ([rec(foreign_conftests=["./conftest.py"])], False),  # written at run time, then loaded
+    ([rec(collected=3, ran=3, passed=3)], True),
+    ([rec(collected=3, ran=1)], False),  # pytest.exit(returncode=0) after the first test
     (["not json"], False),
 ])
 def test_pytest_evidence(records, ok):
