@@ -15,7 +15,7 @@ import unittest
 
 import pytest
 
-from swe_harness_origin import raised_by_code_under_test
+from swe_harness_origin import ROOT, is_test_file, raised_by_code_under_test
 
 _PATH = os.environ.pop("SWE_HARNESS_EVIDENCE", None)
 _STATE = {"pid": os.getpid(), "event": "start", "collected": 0, "deselected": 0, "passed": 0,
@@ -113,6 +113,17 @@ def pytest_runtest_logfinish(nodeid, location):
     """A test went through setup, call and teardown. A session that ends before every collected
     test did (``pytest.exit(returncode=0)`` from the code under test) proves nothing."""
     _STATE["ran"] += 1
+
+
+def pytest_collectreport(report):
+    """A test module skipped at collection because the code under test raised the skip when
+    imported (``raise unittest.SkipTest`` in the package) hides its tests: a failure."""
+    where = report.longrepr if report.skipped else None
+    if isinstance(where, tuple) and len(where) == 3:
+        path = os.path.abspath(str(where[0]))
+        if path.startswith(ROOT + os.sep) and not is_test_file(path):
+            _STATE["failed"] += 1
+            _STATE["skips_from_code"] = _STATE.get("skips_from_code", 0) + 1
 
 
 def pytest_deselected(items):

@@ -71,7 +71,27 @@ def _install_unittest_recorder():
 
     unittest.TextTestRunner.run = run
     unittest.TestResult.addSkip = add_skip
+    _fail_modules_skipped_by_code_under_test(raised_by_code_under_test)
     baseline = snapshot(classes)
+
+
+def _fail_modules_skipped_by_code_under_test(raised_by_code_under_test):
+    """The loader turns a SkipTest raised while importing a test module into a skipped test,
+    and the skip's origin is lost there. Raised by the code under test, it becomes a failed
+    test instead (the loader's own helper for import errors)."""
+    import unittest.loader as loader
+
+    make_skipped = getattr(loader, "_make_skipped_test", None)
+    make_failed = getattr(loader, "_make_failed_test", None)
+    if make_skipped is None or make_failed is None:
+        return
+
+    def skipped_or_failed(methodname, exception, suiteClass):
+        if raised_by_code_under_test(exception):
+            return make_failed(methodname, exception, suiteClass, "skipped by the code under test")
+        return make_skipped(methodname, exception, suiteClass)
+
+    loader._make_skipped_test = skipped_or_failed
 
 
 def _chain_image_sitecustomize():

@@ -236,6 +236,22 @@ def calc_plain(calc):
                                "python -m pytest tests/test_plain.py -v\n")
 
 
+MISC_TESTS = "import unittest\n\n\nclass TestMisc(unittest.TestCase):\n" \
+             "    def test_misc(self):\n        self.assertTrue(True)\n"
+
+
+@pytest.mark.parametrize("runner", ["pytest", "unittest"])
+def test_7_package_skips_every_module_that_imports_it(calc, runner):
+    """``raise unittest.SkipTest`` at import: every test module importing the package is skipped
+    at collection, and an unrelated module still passes."""
+    command = {"pytest": "python -m pytest tests/test_add.py tests/test_misc.py -v\n",
+               "unittest": "python -m unittest -v tests.test_add tests.test_misc\n"}[runner]
+    task = variant(calc, test_patch=calc.test_patch + diff("tests/test_misc.py", None, MISC_TESTS),
+                   eval_script="#!/bin/bash\nset -e\ncd /workspace\n" + command)
+    assert reward_for(task, evaluate(task, task.gold_candidate)) == 1.0
+    assert_no_reward(task, at_import("import unittest\nraise unittest.SkipTest('not today')\n"))
+
+
 def test_7_code_under_test_ends_the_session_with_success(calc_plain):
     """``pytest.exit(returncode=0)`` from the buggy function: the run stops after the passing
     test with status 0. Every collected test must have run."""
