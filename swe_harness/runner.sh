@@ -59,24 +59,25 @@ protect_tests() {
   fi
 }
 
-# Digest of every reset test file (protect.list holds all that test.diff touches): code under
-# test that rewrites a test module pytest has not collected yet changes it.
-test_digest() {
-  local path
+# Digests that must not change while the eval runs: every reset test file (protect.list holds
+# all that test.diff touches) and the root test configuration, then every conftest.py. Code
+# under test that rewrites a test module pytest has not collected yet, or a build step that
+# writes a conftest or test settings, changes them.
+file_digest() {
+  local path files=()
   while IFS= read -r path; do
     [ -n "$path" ] || continue
-    if [ -f "$path" ]; then sha256sum -- "$path"; else echo "absent $path"; fi
+    if [ -f "$path" ]; then files+=("$path"); else echo "absent $path"; fi
   done < /swe/protect.list
+  for path in pytest.ini .pytest.ini tox.ini setup.cfg pyproject.toml; do
+    [ -f "$path" ] && files+=("$path")
+  done
+  [ ${#files[@]} -eq 0 ] || sha256sum -- "${files[@]}"
 }
 
 conftest_digest() {
   find . -name conftest.py -type f -not -path './.git/*' -print0 2>/dev/null | sort -z \
     | xargs -0 -r sha256sum --
-}
-
-# The files that configure test collection at the repo root: a build step must not write them.
-config_digest() {
-  sha256sum -- pytest.ini .pytest.ini tox.ini setup.cfg pyproject.toml 2>/dev/null
 }
 
 # Background processes the eval left (servers, `setsid` children, a fork bomb's offspring): the
@@ -104,12 +105,14 @@ wait_for() {
 main() {
   if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; return 0; fi
   if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; return 0; fi
-  record t_apply_end "$(now)"
   # Kept in the runner's memory, not in a file the eval could rewrite: the reset test files,
-  # every conftest.py and the root test configuration. The evidence plugin gets the conftest list to check what pytest loads.
-  local guard_before
-  conftest_digest > /swe/conftests.allowed
-  guard_before=$(test_digest; conftest_digest; config_digest; sha256sum /swe/conftests.allowed)
+  # every conftest.py and the root test configuration. The evidence plugin gets the conftest
+  # list to check what pytest loads.
+  local files_before conftests_before
+  conftests_before=$(conftest_digest)
+  printf '%s\n' "$conftests_before" > /swe/conftests.allowed
+  files_before=$(file_digest)
+  record t_apply_end "$(now)"  # the eval's own time runs from here to t_eval_end
 
   # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
   # The evidence plugin and recorder (in /swe/lib) record what really ran; see grading.py.
@@ -124,12 +127,13 @@ main() {
       timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh
   } > >(exec tail -c "$SWE_LOG_BYTES" > "$OUT/eval.log") 2>&1
   local rc=$? reader=$!
+  record t_eval_end "$(now)"
   end_stragglers "$reader"
   wait_for "$reader"
-  record t_eval_end "$(now)"
-  [ "$(test_digest; conftest_digest; config_digest; sha256sum /swe/conftests.allowed)" \
-    = "$guard_before" ] \
-    || record tests_modified 1
+  if [ "$(file_digest)" != "$files_before" ] || [ "$(conftest_digest)" != "$conftests_before" ] \
+     || [ "$(< /swe/conftests.allowed)" != "$conftests_before" ]; then
+    record tests_modified 1
+  fi
   record eval_exit_code "$rc"
   record phase done
   return "$rc"
