@@ -81,6 +81,40 @@ def _snapshot():
 _BASELINE = _snapshot()
 
 
+def _modified_installed_files():
+    """pytest's and pluggy's installed sources that no longer match the sha256 in their own
+    RECORD: a build step of the eval (``pip install -e .`` running the candidate's setup.py)
+    could rewrite the test runner on disk before it starts."""
+    import base64
+    import hashlib
+
+    try:
+        from importlib import metadata
+    except ImportError:  # Python < 3.8: nothing to check against
+        return []
+    changed = []
+    for name in ("pytest", "pluggy"):
+        try:
+            files = metadata.distribution(name).files or []
+        except Exception:
+            continue
+        for entry in files:
+            if not entry.hash or entry.hash.mode != "sha256" or not str(entry).endswith(".py"):
+                continue
+            try:
+                data = entry.read_binary() if hasattr(entry, "read_binary") else open(entry.locate(), "rb").read()
+            except OSError:
+                changed.append(str(entry))
+                continue
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            if digest != entry.hash.value:
+                changed.append(str(entry))
+    return changed
+
+
+_STATE["altered"] = ["installed files changed: " + path for path in _modified_installed_files()]
+
+
 def _write():
     if not _PATH:
         return
@@ -167,7 +201,7 @@ def _count(item, when, excinfo):
 
 def pytest_sessionfinish(session, exitstatus):
     now = _snapshot()
-    _STATE["altered"] = sorted(k for k in set(now) | set(_BASELINE) if now.get(k) != _BASELINE.get(k))
+    _STATE["altered"] += sorted(k for k in set(now) | set(_BASELINE) if now.get(k) != _BASELINE.get(k))
     _STATE["event"] = "finish"
     _STATE["exitstatus"] = int(exitstatus)
     _write()
