@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import rewards, validation
 from .evaluate import EvalOptions, candidate_for, evaluate
-from .plugin import PATCH_KINDS, summary_lines
+from .plugin import EXPECTED_REWARD, PATCH_KINDS, summary_lines
 from .predictions import load_predictions
 from .task import load_tasks
 
@@ -152,7 +152,7 @@ def cmd_eval(args) -> int:
     console.print(table)
     for text in summary_lines(lines) if lines else ["no evaluations"]:
         console.print(text)
-    expected = {"gold": 1.0, "model": 1.0, "empty": 0.0, "test-only": 0.0}[kind]
+    expected = EXPECTED_REWARD[kind]
     return 0 if lines and all(line["reward"] == expected for line in lines) else 1
 
 
