@@ -17,7 +17,6 @@ from . import grading
 from . import patch as patchlib
 from .task import DEFAULT_TIMEOUT_S, Task
 
-STATUSES = ("passed", "failed", "patch_failed", "rejected", "timeout", "error")
 LOG_BYTES = 1 << 20  # eval output kept per evaluation (the tail)
 LOG_TAIL_CHARS = 4000  # of which this much goes into the report line
 # Inputs up to this size (base64 of the gzipped tar) travel in an environment variable of the
@@ -103,7 +102,7 @@ def _resource(name: str) -> str:
     return resources.files("swe_harness").joinpath(name).read_text()
 
 
-def container_files(task: Task, candidate: str, options: EvalOptions) -> dict[str, bytes | str]:
+def container_files(task: Task, candidate: str) -> dict[str, bytes | str]:
     return {
         "swe/run.sh": _resource("runner.sh"),
         "swe/candidate.diff": patchlib.normalize(candidate),
@@ -185,7 +184,7 @@ def run_in_container(task: Task, candidate: str, kind: str, options: EvalOptions
     container = None
     marks = {"start": started}
     try:
-        archive = sandbox.make_tar(container_files(task, candidate, options), gzip=True)
+        archive = sandbox.make_tar(container_files(task, candidate), gzip=True)
         inline = len(archive) <= INLINE_INPUT_BYTES
         environment = container_env(task, options)
         if inline:  # inputs ride in the create call: no separate copy into the container
@@ -203,10 +202,11 @@ def run_in_container(task: Task, candidate: str, kind: str, options: EvalOptions
         marks["started"] = time.monotonic()
         exit_code = container.wait(timeout_s + 60)
         outputs = container.last_line_archive() if exit_code is not None else {}
-        oom = exit_code is not None and b"phase=done" not in outputs.get("result", b"") \
-            and container.oom_killed()
-        _read_outputs(result, task, outputs, exit_code, timeout_s, oom)
-        result.duration_s = _durations(grading.parse_result(result_text(outputs)), marks)
+        text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
+        fields = grading.parse_result(text.get("result", ""))
+        oom = exit_code is not None and fields.get("phase") != "done" and container.oom_killed()
+        _read_outputs(result, task, text, fields, exit_code, timeout_s, oom)
+        result.duration_s = _durations(fields, marks)
     except sandbox.InfraError as exc:
         result.status, result.error = "error", str(exc)
     except Exception as exc:  # docker SDK / requests errors: infrastructure, never a 0.0
@@ -224,15 +224,9 @@ def run_in_container(task: Task, candidate: str, kind: str, options: EvalOptions
     return result
 
 
-def result_text(outputs: dict[str, bytes]) -> str:
-    return outputs.get("result", b"").decode("utf-8", "replace")
-
-
-def _read_outputs(result: EvalResult, task: Task, outputs: dict[str, bytes],
+def _read_outputs(result: EvalResult, task: Task, text: dict[str, str], fields: dict[str, str],
                   exit_code: int | None, timeout_s: float, oom: bool) -> None:
     """Fill ``result`` from what the runner left in /swe/out (pure but for the mutation)."""
-    text = {name: data.decode("utf-8", "replace") for name, data in outputs.items()}
-    fields = grading.parse_result(text.get("result", ""))
     verdict = grading.grade(
         fields, exit_code, timeout_s, runner=grading.runner_kind(task.eval_script),
         pytest_records=text.get("evidence.jsonl", ""), log=text.get("eval.log", ""),
