@@ -12,9 +12,10 @@ mkdir -p "$OUT"
 emit_outputs() { echo; tar -C "$OUT" -czf - . 2>/dev/null | base64 -w0; echo; }  # own line
 trap emit_outputs EXIT
 record() { printf '%s=%s\n' "$1" "$2" >> "$OUT/result"; }
-now() { printf '%s' "${EPOCHREALTIME:-$(date +%s.%N)}"; }  # bash 5 reads the clock without a fork
+# bash 5 reads the clock without a fork (a "$(...)" around it would fork a subshell anyway)
+record_time() { record "$1" "${EPOCHREALTIME:-$(date +%s.%N)}"; }
 export GIT_CONFIG_GLOBAL=/swe/gitconfig GIT_PAGER=cat
-record t_start "${EPOCHREALTIME:-$(date +%s.%N)}"
+record_time t_start
 cd "$SWE_WORKDIR" || { record error "workdir $SWE_WORKDIR does not exist in the image"; exit 3; }
 git rev-parse --git-dir >/dev/null 2>&1 || { record error "$SWE_WORKDIR is not a git repository"; exit 3; }
 
@@ -103,8 +104,8 @@ wait_for() {
 # Everything below runs as one function: bash parses it whole before running it, so code under
 # test that rewrites /swe/run.sh mid-eval cannot change what the runner does next.
 main() {
-  if ! apply_candidate; then record phase patch_failed; record t_apply_end "$(now)"; return 0; fi
-  if ! protect_tests; then record phase test_patch_failed; record t_apply_end "$(now)"; return 0; fi
+  if ! apply_candidate; then record phase patch_failed; record_time t_apply_end; return 0; fi
+  if ! protect_tests; then record phase test_patch_failed; record_time t_apply_end; return 0; fi
   # Kept in the runner's memory, not in a file the eval could rewrite: the reset test files,
   # every conftest.py and the root test configuration. The evidence plugin gets the conftest
   # list to check what pytest loads.
@@ -112,7 +113,7 @@ main() {
   conftests_before=$(conftest_digest)
   printf '%s\n' "$conftests_before" > /swe/conftests.allowed
   files_before=$(file_digest)
-  record t_apply_end "$(now)"  # the eval's own time runs from here to t_eval_end
+  record_time t_apply_end  # the eval's own time runs from here to t_eval_end
 
   # The eval script's own exit status is the verdict; `timeout` signals its whole process group.
   # The evidence plugin and recorder (in /swe/lib) record what really ran; see grading.py.
@@ -127,7 +128,7 @@ main() {
       timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" bash /swe/eval_script.sh
   } > >(exec tail -c "$SWE_LOG_BYTES" > "$OUT/eval.log") 2>&1
   local rc=$? reader=$!
-  record t_eval_end "$(now)"
+  record_time t_eval_end
   end_stragglers "$reader"
   wait_for "$reader"
   if [ "$(file_digest)" != "$files_before" ] || [ "$(conftest_digest)" != "$conftests_before" ] \
