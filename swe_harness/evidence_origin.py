@@ -15,6 +15,8 @@ TEST_DIRS = ("test", "tests", "testing")
 
 
 def is_test_file(path):
+    # The same convention as swe_harness.patch.is_test_path (which the harness uses to reset a
+    # candidate's test files); this copy runs in the container, where swe_harness is absent.
     rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
     parts = rel.split("/")
     name = parts[-1]
