@@ -240,7 +240,7 @@ def run_cache_dir(config: pytest.Config) -> str | None:
 
 def explain(task: Task, result: EvalResult, reward: float | None, what: str) -> str:
     lines = [f"{task.instance_id}: {what}, got reward {reward} (status {result.status}, "
-             f"patch {result.patch}, exit code {result.exit_code}, apply {result.apply_method})"]
+             f"patch {result.kind}, exit code {result.exit_code}, apply {result.apply_method})"]
     if result.error:
         lines.append(f"error: {result.error}")
     if result.detail:
