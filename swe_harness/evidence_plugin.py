@@ -141,10 +141,15 @@ def _snapshot():
             while isinstance(getattr(inner, "__wrapped__", None), types.FunctionType):
                 inner = inner.__wrapped__  # functools.wraps, contextmanager: the code written here
             funcs[module.__name__ + ":" + qual] = (func, inner.__code__)
+    objects = {}
+    for owner in [unittest.TestCase, unittest.TestResult] + _guarded():
+        for name, value in list(vars(owner).items()):
+            if isinstance(value, type) or isinstance(owner, type) and callable(value):
+                objects[_module_name(owner) + ":" + getattr(owner, "__qualname__", "") + "." + name] = value
     api = dict((name, value) for name, value in vars(pytest).items() if not name.startswith("_"))
     exceptions = dict((name, value) for name, value in vars(builtins).items()
                       if isinstance(value, type) and issubclass(value, BaseException))
-    return {"funcs": funcs, "api": api, "builtins": exceptions,
+    return {"funcs": funcs, "objects": objects, "api": api, "builtins": exceptions,
             "mark": sorted(vars(pytest.mark)) if hasattr(pytest, "mark") else []}
 
 
@@ -176,6 +181,8 @@ def _altered(baseline):
         current = now["funcs"].get(key)
         if current is None or current[0] is not func or current[1] is not code:
             out.append("replaced " + key)
+    out += ["replaced " + k for k in set(baseline["objects"]) | set(now["objects"])
+            if baseline["objects"].get(k) is not now["objects"].get(k)]
     out += ["pytest." + k for k in set(baseline["api"]) | set(now["api"])
             if baseline["api"].get(k) is not now["api"].get(k)]
     out += ["builtins." + k for k in set(baseline["builtins"]) | set(now["builtins"])

@@ -263,7 +263,7 @@ def unsafe_paths(patch: str) -> list[str]:
 # Files that decide how tests are found and run, not what the code does. A candidate touching
 # them is rejected: see README "Protected paths". Extend with the swe_harness_protected_paths hook.
 DEFAULT_PROTECTED = (
-    "conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "noxfile.py", "sitecustomize.py",
+    "conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "noxfile.py", "sitecustomize.py",
     "usercustomize.py", "*.pth", "eval_script.sh", "run_tests.sh", "*.pyc", "*.pyo",
     "__pycache__/*", "*/__pycache__/*", ".pytest_cache/*", ".gitattributes", "*/.gitattributes",
 )
@@ -315,6 +315,8 @@ def module_problem(path: str) -> str | None:
 def _settings_problem(diff: FileDiff) -> str | None:
     if diff.path.rsplit("/", 1)[-1] not in _CONFIG_FILES:
         return None
+    if diff.binary:
+        return f"{diff.path} is changed by a binary patch (its settings cannot be read)"
     changed = _changed_lines(diff.text)
     if any(_TEST_SETTINGS.search(line) for line in changed):
         return f"{diff.path} changes how tests are found or run"

@@ -117,7 +117,8 @@ prepare_privileges() {
   local path dir protected=()
   while IFS= read -r path; do [ -f "$path" ] && protected+=("$path"); done < /swe/protect.list
   while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(find . -path ./.git -prune -o \
-    \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini -o -name tox.ini \) -type f -print0)
+    \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml \
+    -o -name .pytest.toml -o -name tox.ini \) -type f -print0)
   for path in setup.cfg pyproject.toml; do [ -f "$path" ] && protected+=("$path"); done
   local -A dirs=([.]=1)
   for path in "${protected[@]}"; do
@@ -210,7 +211,8 @@ import_changes() {
   while IFS= read -r -d '' path; do
     problems+=("a file that decides how tests run or what they import: ${path#./}")
   done < <(find . -path ./.git -prune -o -cnewer /swe/t_eval_start \( -name conftest.py \
-    -o -name pytest.ini -o -name .pytest.ini -o -name tox.ini -o -name setup.cfg \
+    -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
+    -o -name tox.ini -o -name setup.cfg \
     -o -name pyproject.toml -o -name 'sitecustomize*' -o -name 'usercustomize*' -o -name '*.pth' \
     -o -name 'pytest.py*' -o -name 'pytest.pyc' -o -name _pytest -o -name 'pluggy*' \
     -o -name 'py.py' -o -name 'unittest*' -o -name 'swe_harness*' \) -print0 2>/dev/null)
@@ -225,7 +227,7 @@ file_digest() {
     [ -n "$path" ] || continue
     if [ -f "$path" ] && [ ! -L "$path" ]; then files+=("$path"); else echo "absent $path"; fi
   done < /swe/protect.list
-  for path in pytest.ini .pytest.ini tox.ini setup.cfg pyproject.toml; do
+  for path in pytest.ini .pytest.ini pytest.toml .pytest.toml tox.ini setup.cfg pyproject.toml; do
     [ -f "$path" ] && [ ! -L "$path" ] && files+=("$path")
   done
   [ ${#files[@]} -eq 0 ] || sha256sum -- "${files[@]}"
@@ -233,7 +235,8 @@ file_digest() {
 
 conftest_digest() {
   find . -path ./.git -prune -o \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini \
-    -o -name tox.ini -o -name setup.cfg -o -name pyproject.toml \) -type f -print0 2>/dev/null \
+    -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini -o -name setup.cfg \
+    -o -name pyproject.toml \) -type f -print0 2>/dev/null \
     | sort -z | xargs -0 -r sha256sum --
 }
 
