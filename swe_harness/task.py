@@ -219,7 +219,7 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
     if not isinstance(network, bool):
         raise TaskError(source, "must be true or false", iid, "network")
     lists = {name: _test_list(record, name, source, iid) for name in ("FAIL_TO_PASS", "PASS_TO_PASS")}
-    known = {"FAIL_TO_PASS", "PASS_TO_PASS", "fail_to_pass", "pass_to_pass", "instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
+    known = {"build_context", "FAIL_TO_PASS", "PASS_TO_PASS", "fail_to_pass", "pass_to_pass", "instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
              "test_patch", "fix_patch", "eval_script", "image_name", "image", "test_files",
              "workdir", "timeout", "timeout_s", "network"}
     return Task(
@@ -236,7 +236,7 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
         workdir=text("workdir", default="/testbed" if swebench else "/workspace"),
         timeout_s=float(timeout) if timeout is not None else None,
         network=network,
-        build_context=build_context,
+        build_context=build_context or _build_context(record, source, iid),
         fail_to_pass=lists["FAIL_TO_PASS"],
         pass_to_pass=lists["PASS_TO_PASS"],
         source=source,
@@ -257,3 +257,13 @@ def _test_list(record: dict, name: str, source: str, iid: str) -> tuple[str, ...
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise TaskError(source, "must be a list of test ids", iid, name)
     return tuple(value)
+
+
+def _build_context(record: dict, source: str, iid: str) -> str | None:
+    """A record's own ``build_context``: the task dir whose Dockerfile builds its image."""
+    value = record.get("build_context")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not (Path(value) / "Dockerfile").is_file():
+        raise TaskError(source, "must name a directory holding a Dockerfile", iid, "build_context")
+    return value
