@@ -113,7 +113,9 @@ BIN_DIRS=()
 prepare_privileges() {
   find . -path ./.git -prune -o \( -name __pycache__ -o -name .pytest_cache \) -type d -prune \
     -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + 2>/dev/null
-  chown -R "$EVAL_UID:$EVAL_UID" . 2>/dev/null
+  # everything but git's object store (the bulk of a repo with history; git adds objects only on
+  # commit, which no eval needs)
+  find . -path ./.git/objects -prune -o -exec chown -h "$EVAL_UID:$EVAL_UID" {} + 2>/dev/null
   local path dir protected=()
   while IFS= read -r path; do [ -f "$path" ] && protected+=("$path"); done < /swe/protect.list
   while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(find . -path ./.git -prune -o \
@@ -174,65 +176,59 @@ own_installed_package() {
 # Allowed: the package's own (re)install: its metadata, path-only .pth files, its own modules.
 # Anything else that runs code at start-up or stands in for another module fails the run.
 import_changes() {
-  local site path name top problems=()
+  local site path name problems=()
   for site in "${SITE_DIRS[@]}"; do
+    # Only top-level entries can be new: every directory below is root's and not writable.
     while IFS= read -r -d '' path; do
-      name=${path#"$site"/}; top=${name%%/*}
-      case "$top" in
+      name=${path##*/}
+      case "$name" in
         *.dist-info|*.egg-info)
-          if [[ "$name" == */entry_points.txt ]] && grep -q '^\[pytest11\]' "$path" 2>/dev/null; then
+          if grep -qs '^\[pytest11\]' "$path/entry_points.txt"; then
             problems+=("a pytest plugin entry point: $path"); fi ;;
-        *.egg-link) ;;
+        *.egg-link|__pycache__) ;;
         *.pth)
           if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
             problems+=("a .pth that runs code: $path"); fi ;;
         sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
         __editable__*finder*) problems+=("an import hook: $path") ;;
-        __pycache__) ;;
         *)
-          local stem=${top%.py}
+          local stem=${name%.py}
           stem=${stem%%.*}
           if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
              && [ ! -e "$WD/src/$stem.py" ]; then
             problems+=("a module that is not the package's own: $path")
           fi ;;
       esac
-    done < <(find "$site" -cnewer /swe/t_eval_start \( -type f -o -type l \) -print0 2>/dev/null)
+    done < <(find "$site" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start -print0 2>/dev/null)
   done
   for site in "${BIN_DIRS[@]}"; do
     while IFS= read -r -d '' path; do
-      name=${path##*/}
-      case "$name" in
+      case "${path##*/}" in
         python*|pip*|pytest*|py.test*|bash|sh|env|timeout|git|tox|nox|coverage)
           problems+=("a program that shadows the test tools: $path") ;;
       esac
-    done < <(find "$site" -maxdepth 1 -cnewer /swe/t_eval_start -print0 2>/dev/null)
+    done < <(find "$site" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start -print0 2>/dev/null)
   done
-  while IFS= read -r -d '' path; do
-    problems+=("a file that decides how tests run or what they import: ${path#./}")
-  done < <(find . -path ./.git -prune -o -cnewer /swe/t_eval_start \( -name conftest.py \
-    -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
-    -o -name tox.ini -o -name setup.cfg \
-    -o -name pyproject.toml -o -name 'sitecustomize*' -o -name 'usercustomize*' -o -name '*.pth' \
-    -o -name 'pytest.py*' -o -name 'pytest.pyc' -o -name _pytest -o -name 'pluggy*' \
-    -o -name 'py.py' -o -name 'unittest*' -o -name 'swe_harness*' \) -print0 2>/dev/null)
   [ ${#problems[@]} -eq 0 ] || printf '%s; ' "${problems[@]:0:5}"
 }
 
-# Digests that must not change while the eval runs: every reset test file and the root test
-# configuration, then every conftest.py. Kept in this runner's memory.
-file_digest() {
-  local path files=()
-  while IFS= read -r path; do
-    [ -n "$path" ] || continue
-    if [ -f "$path" ] && [ ! -L "$path" ]; then files+=("$path"); else echo "absent $path"; fi
-  done < /swe/protect.list
-  for path in pytest.ini .pytest.ini pytest.toml .pytest.toml tox.ini setup.cfg pyproject.toml; do
-    [ -f "$path" ] && [ ! -L "$path" ] && files+=("$path")
-  done
-  [ ${#files[@]} -eq 0 ] || sha256sum -- "${files[@]}"
+# Files that decide how tests are found and run, or what they import, made or changed while the
+# eval ran (the protected ones are root's and cannot change; these are new ones beside them).
+test_setup_changes() {
+  local path problems=()
+  while IFS= read -r -d '' path; do
+    problems+=("${path#./}")
+  done < <(find . -path ./.git -prune -o -cnewer /swe/t_eval_start \( -name conftest.py \
+    -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
+    -o -name tox.ini -o -name setup.cfg -o -name pyproject.toml -o -name 'sitecustomize*' \
+    -o -name 'usercustomize*' -o -name '*.pth' -o -name 'pytest.py*' -o -name 'pytest.pyc' \
+    -o -name _pytest -o -name 'pluggy*' -o -name 'py.py' -o -name 'unittest*' \
+    -o -name 'swe_harness*' \) -print0 2>/dev/null)
+  [ ${#problems[@]} -eq 0 ] || printf '%s ' "${problems[@]:0:5}"
 }
 
+# Every conftest.py and pytest config file with its digest, before the eval: the evidence plugin
+# refuses to load any other.
 conftest_digest() {
   find . -path ./.git -prune -o \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini \
     -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini -o -name setup.cfg \
@@ -243,10 +239,8 @@ conftest_digest() {
 # After the eval: every process of the eval user goes (kill(-1) as that user reaches exactly
 # those), a few times over to catch the children of a fork bomb.
 end_eval_processes() {
-  local pass
-  for pass in 1 2 3; do
-    "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups /bin/bash -c 'kill -9 -1' 2>/dev/null
-  done
+  "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups /bin/bash -c \
+    'kill -9 -1; kill -9 -1; kill -9 -1' 2>/dev/null
 }
 
 wait_for() {
@@ -284,10 +278,7 @@ main() {
   fi
   if ! protect_tests; then record_time t_apply_end; return 0; fi
   prepare_privileges
-  local files_before conftests_before
-  conftests_before=$(conftest_digest)
-  printf '%s\n' "$conftests_before" > /swe/conftests.allowed
-  files_before=$(file_digest)
+  conftest_digest > /swe/conftests.allowed
   eval_environment
   touch /swe/t_eval_start
   record_time t_apply_end  # the eval's own time runs from here to t_eval_end
@@ -308,10 +299,9 @@ main() {
   end_eval_processes
   wait_for "$log_reader"
   wait_for "$evidence_reader"
-  if [ "$(file_digest)" != "$files_before" ] || [ "$(conftest_digest)" != "$conftests_before" ]; then
-    record tests_modified 1
-  fi
   local changes
+  changes=$(test_setup_changes)
+  [ -z "$changes" ] || record tests_modified "$changes"
   changes=$(import_changes)
   [ -z "$changes" ] || record import_changes "$changes"
   record eval_exit_code "$rc"
