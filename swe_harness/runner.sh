@@ -63,9 +63,8 @@ apply_candidate() {
   # Unified diffs only (the harness sets SWE_PATCH_FUZZ): `patch` reads formats git does not.
   # --forward: never apply a reversed patch ("Assuming -R"), a known false-positive source.
   if [ "${SWE_PATCH_FUZZ:-0}" = 1 ] \
-     && patch --batch --forward --fuzz=5 -p1 -i /swe/candidate.diff >> "$OUT/apply.log" 2>&1; then
-    find . -path ./.git -prune -o \( -name '*.orig' -o -name '*.rej' \) -newer /swe/candidate.diff \
-      -type f -exec rm -f {} + 2>/dev/null
+     && patch --batch --forward --fuzz=5 --no-backup-if-mismatch --reject-file=- -p1 \
+          -i /swe/candidate.diff >> "$OUT/apply.log" 2>&1; then
     record apply_method patch_fuzz; return 0; fi
   reset_tree
   return 1
