@@ -106,4 +106,4 @@ def test_swebench_record_shape():
                              "FAIL_TO_PASS": ["t"]}, "sb.jsonl:1")
     assert isinstance(task, Task)
     assert task.workdir == "/testbed"
-    assert task.extra["FAIL_TO_PASS"] == ["t"]
+    assert task.fail_to_pass == ("t",)
