@@ -46,16 +46,17 @@ def _render(template: str, fields: dict) -> str:
 def opening_messages(task: Task, config: Any = None) -> list[dict[str, str]]:
     """``[system, user]`` for ``task``, from the config's ``system_template`` and
     ``instance_template``."""
+    config = config if config is not None else load_config()
+    fields = {"problem_statement": task.problem_statement, "workdir": task.workdir,
+              "instance_id": task.instance_id, "repo": task.repo}
     try:
         from ..agent.prompt import opening_messages as agent_opening
     except ImportError:
         agent_opening = None
-    config = config if config is not None else load_config()
-    if agent_opening is not None:
-        return agent_opening(task, config)
-    fields = {"problem_statement": task.problem_statement, "workdir": task.workdir,
-              "instance_id": task.instance_id, "repo": task.repo,
-              "step_limit": _get(config, "step_limit"),
-              "submit_marker": _get(config, "submit_marker")}
+    if agent_opening is not None and not isinstance(config, dict):
+        return agent_opening(config, **fields)
+    fields.update(step_limit=_get(config, "step_limit"),
+                  command_timeout_s=_get(config, "command_timeout_s"),
+                  submit_marker=_get(config, "submit_marker"))
     return [{"role": "system", "content": _render(_get(config, "system_template"), fields)},
             {"role": "user", "content": _render(_get(config, "instance_template"), fields)}]
