@@ -157,6 +157,18 @@ class SweEnv:
         self._pool = ThreadPoolExecutor(max(1, int(config.get("max_workers", 32))),
                                         thread_name_prefix="swe-env")
         self._closed = False
+        self._warm = int(sandbox.get("warm_pool", 0))
+        self._containers = None  # the warm pool every episode takes its container from
+
+    def pool(self):
+        from .. import sandbox
+
+        with self._lock:
+            if self._containers is None:
+                limits = sandbox.Limits(memory=self.agent_config.memory,
+                                        pids=self.agent_config.pids)
+                self._containers = sandbox.WarmPool(size=self._warm, limits=limits)
+            return self._containers
 
     # -- tasks ---------------------------------------------------------------------------------
     def tasks(self) -> dict:
@@ -227,7 +239,8 @@ class SweEnv:
         if task is None:
             raise KeyError(f"instance {iid!r} is in none of the task sources "
                            f"{self.config.get('tasks')}")
-        episode = Episode(task, self.agent_config, eval_options=self.eval_options, pm=self.pm)
+        episode = Episode(task, self.agent_config, pool=self.pool(), eval_options=self.eval_options,
+                          pm=self.pm)
         live = _Live(episode, task, int(meta.get("prompt_tokens") or 0))
         key = uuid.uuid4().hex
         with self._lock:
@@ -313,6 +326,8 @@ class SweEnv:
         for live in lives:
             self._drop(live, {})
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._containers is not None:
+            self._containers.close()
         if self._cache_dir:
             shutil.rmtree(self._cache_dir, ignore_errors=True)
 
