@@ -116,7 +116,7 @@ def dry_run(cfg) -> int:
         report(False, f"tokenizer: {env_cfg['tokenizer']['name']}: {exc}")
     if env is not None:
         try:
-            failures += _drive_env(env, cfg, rows, report)
+            _drive_env(env, cfg, rows, report)
         finally:
             env.shutdown()
     print("\nA real run would launch:")
@@ -126,7 +126,7 @@ def dry_run(cfg) -> int:
     return 1 if failures else 0
 
 
-def _drive_env(env, cfg, rows, report) -> int:
+def _drive_env(env, cfg, rows, report) -> None:
     from .. import sandbox
 
     tasks = env.tasks()
@@ -170,4 +170,3 @@ def _drive_env(env, cfg, rows, report) -> int:
     report(not bad and env.live_episodes() == 0,
            f"env: {len(rollouts)} scripted episodes through SweEnv.step (gold fix -> 1.0, "
            "empty submit -> 0.0)")
-    return 0
