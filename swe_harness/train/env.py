@@ -134,7 +134,7 @@ class SweEnv:
                                                                       self.max_turns))
         self.tokenizer = tokenizer or load_chat_tokenizer(config["tokenizer"])
         self.glue = derive_glue(self.tokenizer, config.get("observation_role", "user"))
-        self.thinking_tags = config.get("thinking_tags") or None
+        self.thinking_tags = config.get("thinking_tags", ("<think>", "</think>")) or None
         self.max_seq_len = int(config.get("max_seq_len") or 10**9)
         self.max_new_tokens = int(config.get("max_new_tokens") or 0)
         self.eval_retries = int(config.get("eval_retries", 1))
