@@ -121,3 +121,18 @@ def test_strip_thinking():
     assert glue.strip_thinking("no tags") == "no tags"
     assert glue.strip_thinking("<think>cut off", ("<think>", "</think>")) == "<think>cut off"
     assert glue.strip_thinking("<think>a</think>b", None) == "<think>a</think>b"
+
+
+def test_converted_config_validates_as_nemo_rl_master_config():
+    try:
+        from nemo_rl.algorithms.grpo import MasterConfig
+    except Exception as exc:  # absent, or pydantic refusing typing.TypedDict before Python 3.12
+        pytest.skip(f"NeMo-RL's MasterConfig is not importable here: {type(exc).__name__}")
+    for overrides in ([], ["model=tiny", "cluster=1x1_gpu"],
+                      ["cluster=nodes", "data.validation=v.parquet"]):
+        nrl = trainconfig.nemo_rl_config(["data.train=t.parquet", *overrides])
+        master = MasterConfig(**nrl)
+        assert master.grpo["max_rollout_turns"] == nrl["env"]["swe_harness"]["max_turns"]
+    del nrl["grpo"]["seed"]
+    with pytest.raises(Exception, match="seed"):
+        MasterConfig(**nrl)
