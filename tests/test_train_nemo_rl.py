@@ -129,3 +129,42 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
                                         "assistant", "user"]
     assert swe["swe/episodes"] == 3 and swe["swe/resolved_rate"] == pytest.approx(1 / 3)
     assert swe["swe/ending/step_limit"] == pytest.approx(1 / 3) and live == 0
+
+
+def test_config_driven_path(tmp_path, ray_cluster, bundled_tasks):
+    """What NeMo-RL's own examples/run_grpo.py does with our converted config: datasets by dotted
+    path, processor and env by the registered name ``swe_harness``."""
+    from nemo_rl.data.utils import setup_response_data
+
+    data = prepare.prepare([TASKS_DIR], validation_fraction=0.34)
+    prepare.write_parquet(data.train, tmp_path / "train.parquet")
+    prepare.write_parquet(data.validation, tmp_path / "validation.parquet")
+    nrl = nemo_rl_config([f"data.train={tmp_path / 'train.parquet'}",
+                          f"data.validation={tmp_path / 'validation.parquet'}", "model=tiny",
+                          f"policy.model_name={make_tokenizer(tmp_path / 'tok')}"])
+    register_with_nemo_rl()
+    register_with_nemo_rl()  # idempotent
+    tokenizer = get_tokenizer(nrl["policy"]["tokenizer"])
+    dataset, val_dataset, task_to_env, val_task_to_env = setup_response_data(
+        tokenizer, nrl["data"], nrl["env"])
+    env = task_to_env["swe_harness"]
+    try:
+        assert (len(dataset), len(val_dataset)) == (4, 2)
+        assert val_task_to_env["swe_harness"] is env
+        datum = dataset[0]
+        assert datum["task_name"] == "swe_harness" and datum["loss_multiplier"] == 1.0
+        assert datum["extra_env_info"]["instance_id"] in bundled_tasks
+        assert datum["extra_env_info"]["prompt_tokens"] == datum["length"] == len(
+            datum["message_log"][0]["token_ids"])
+        assert datum["message_log"][0]["content"].endswith(
+            "<|im_start|>assistant\n<think>\n\n</think>\n\n")
+        short = swe_data_processor(data.train[0], None, tokenizer, 16, 7)
+        assert short["loss_multiplier"] == 0.0 and short["extra_env_info"]["prompt_too_long"]
+        assert short["length"] == 4 and short["idx"] == 7
+        # the env starts no container for a masked prompt
+        out = ray.get(env.step.remote([[{"role": "assistant", "content": "x"}]],
+                                      [short["extra_env_info"]]))
+        assert out.terminateds.tolist() == [True] and out.rewards.tolist() == [0.0]
+        assert ray.get(env.live_episodes.remote()) == 0
+    finally:
+        ray.get(env.shutdown.remote())
