@@ -22,10 +22,13 @@ from nemo_rl.data.collate_fn import rl_collate_fn  # noqa: E402
 from nemo_rl.data.interfaces import TaskDataSpec  # noqa: E402
 from nemo_rl.distributed.batched_data_dict import BatchedDataDict  # noqa: E402
 from nemo_rl.environments.utils import create_env  # noqa: E402
+from nemo_rl.utils.logger import Logger  # noqa: E402
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
 from swe_harness import prepare  # noqa: E402
 from swe_harness.train import nemo_rl_config, register_with_nemo_rl, swe_data_processor  # noqa: E402
 from swe_harness.train.dryrun import scripted_replies  # noqa: E402
+from swe_harness.train.launch import EnvMetricsLogger  # noqa: E402
 from swe_harness.train.tiny import make_tokenizer  # noqa: E402
 
 from .conftest import TASKS_DIR  # noqa: E402
@@ -105,12 +108,20 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
             backend, rl_collate_fn(datums), tokenizer, {"swe_harness": env},
             max_seq_len=nrl["policy"]["max_total_sequence_length"],
             max_rollout_turns=nrl["grpo"]["max_rollout_turns"])
-        swe = ray.get(env.pop_metrics.remote())
+        # the entry point's logger pulls the env's episode metrics with the rollout metrics
+        logger = EnvMetricsLogger(Logger({**nrl["logger"], "tensorboard_enabled": True,
+                                          "monitor_gpus": False}), {"swe_harness": env})
+        logger.log_metrics(metrics, 1, prefix="train")
         live = ray.get(env.live_episodes.remote())
+        after = ray.get(env.pop_metrics.remote())
     finally:
         ray.get(env.shutdown.remote())
     print("total_reward", batch["total_reward"].tolist(), "truncated", batch["truncated"].tolist())
     print("rollout metrics", metrics)
+    events = EventAccumulator(str(tmp_path / "logs" / "tensorboard"))
+    events.Reload()
+    swe = {tag: events.Scalars(tag)[0].value for tag in events.Tags()["scalars"]
+           if tag.startswith("train/swe/")}
     print("swe metrics", swe)
     assert batch["total_reward"].tolist() == [1.0, 0.0, 0.0]
     assert batch["truncated"].tolist() == [False, False, False]
@@ -127,8 +138,11 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
     assert tokenizer.decode(obs["token_ids"]) == obs["content"]
     assert [m["role"] for m in log] == ["user", "assistant", "user", "assistant", "user",
                                         "assistant", "user"]
-    assert swe["swe/episodes"] == 3 and swe["swe/resolved_rate"] == pytest.approx(1 / 3)
-    assert swe["swe/ending/step_limit"] == pytest.approx(1 / 3) and live == 0
+    assert swe["train/swe/episodes"] == 3
+    assert swe["train/swe/resolved_rate"] == pytest.approx(1 / 3)
+    assert swe["train/swe/ending/step_limit"] == pytest.approx(1 / 3)
+    assert "train/avg_turns_per_sample" in events.Tags()["scalars"]
+    assert live == 0 and after["swe/episodes"] == 0  # the window was reset by the logger
 
 
 def test_config_driven_path(tmp_path, ray_cluster, bundled_tasks):
