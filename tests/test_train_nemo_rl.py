@@ -98,11 +98,15 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
         "fernleaf-unitconv-9": scripted_replies(fern, "gold", MARKER),           # 2 turns, 1.0
         "brightline-semverlite-7": [f"```bash\necho {MARKER}\n```"],             # 1 turn, 0.0
         "lumen-globmatch-15": ["```bash\nls\n```"] * 3,                          # step limit
+        "ghost-1": ["```bash\nls\n```"],                                       # infra error
     })
     rows = {r["instance_id"]: r for r in data.train}
+    # a sample whose task the env cannot find: an infrastructure error, to be excluded
+    rows["ghost-1"] = {**rows[ids[0]], "instance_id": "ghost-1", "prompt": [
+        {"role": "user", "content": "[ghost-1] a task no source holds"}]}
     datums = [swe_data_processor(rows[iid], TaskDataSpec(task_name="swe_harness"), tokenizer,
                                  nrl["policy"]["max_total_sequence_length"], i)
-              for i, iid in enumerate(ids)]
+              for i, iid in enumerate(ids + ["ghost-1"])]
     try:
         batch, metrics = rollouts.run_multi_turn_rollout(
             backend, rl_collate_fn(datums), tokenizer, {"swe_harness": env},
@@ -123,14 +127,15 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
     swe = {tag: events.Scalars(tag)[0].value for tag in events.Tags()["scalars"]
            if tag.startswith("train/swe/")}
     print("swe metrics", swe)
-    assert batch["total_reward"].tolist() == [1.0, 0.0, 0.0]
-    assert batch["truncated"].tolist() == [False, False, False]
-    assert metrics["total_turns"] == 2 + 1 + 3
+    assert batch["total_reward"].tolist() == [1.0, 0.0, 0.0, 0.0]
+    # the infra error came back truncated: grpo.overlong_filtering gives it loss multiplier 0
+    assert batch["truncated"].tolist() == [False, False, False, True]
+    assert metrics["total_turns"] == 2 + 1 + 3 + 1
     assert metrics["natural_termination_rate"] == 1.0 and metrics["max_turns_reached_rate"] == 0.0
     assert sorted(backend.calls) == sorted([("fernleaf-unitconv-9", 0), ("fernleaf-unitconv-9", 1),
                                             ("brightline-semverlite-7", 0),
                                             ("lumen-globmatch-15", 0), ("lumen-globmatch-15", 1),
-                                            ("lumen-globmatch-15", 2)])
+                                            ("lumen-globmatch-15", 2), ("ghost-1", 0)])
     # observations were appended as raw tokens that reproduce the chat template
     log = batch["message_log"][2]
     obs = [m for m in log if m["role"] == "user"][1]
@@ -138,9 +143,10 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
     assert tokenizer.decode(obs["token_ids"]) == obs["content"]
     assert [m["role"] for m in log] == ["user", "assistant", "user", "assistant", "user",
                                         "assistant", "user"]
-    assert swe["train/swe/episodes"] == 3
-    assert swe["train/swe/resolved_rate"] == pytest.approx(1 / 3)
-    assert swe["train/swe/ending/step_limit"] == pytest.approx(1 / 3)
+    assert swe["train/swe/episodes"] == 4
+    assert swe["train/swe/resolved_rate"] == pytest.approx(1 / 3)  # of the scored episodes
+    assert swe["train/swe/infra_error_rate"] == pytest.approx(1 / 4)
+    assert swe["train/swe/ending/step_limit"] == pytest.approx(1 / 4)
     assert "train/avg_turns_per_sample" in events.Tags()["scalars"]
     assert live == 0 and after["swe/episodes"] == 0  # the window was reset by the logger
 
