@@ -592,6 +592,9 @@ def remove_container(docker_container) -> None:
         docker_container.remove(force=True, v=True)
     except docker.errors.NotFound:
         pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: a removal already in progress
+            raise
 
 
 class WarmPool:
@@ -617,6 +620,7 @@ class WarmPool:
         self._executor = ThreadPoolExecutor(lifecycle_concurrency, thread_name_prefix="swe-pool")
         self._stock: dict[str, list] = {}  # image -> futures of started containers
         self._live: dict[str, object] = {}  # every container made and not yet removed
+        self._released: set[str] = set()
         self._lock = threading.Lock()
         self._closed = False
         self.stats = {"hits": 0, "misses": 0, "created": 0, "removed": 0}
@@ -649,8 +653,9 @@ class WarmPool:
 
     def release(self, container: PooledContainer) -> None:
         with self._lock:
-            if self._live.pop(container.id, None) is None:
+            if container.id not in self._live or container.id in self._released:
                 return
+            self._released.add(container.id)
             if not self._closed:
                 self._executor.submit(self._remove, container.container)
                 return
@@ -705,7 +710,8 @@ class WarmPool:
         return docker_container
 
     def _remove(self, docker_container) -> None:
-        with self._lock:
-            self._live.pop(docker_container.id, None)
-            self.stats["removed"] += 1
         remove_container(docker_container)
+        with self._lock:
+            if self._live.pop(docker_container.id, None) is not None:
+                self.stats["removed"] += 1
+            self._released.discard(docker_container.id)
