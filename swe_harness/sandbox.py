@@ -304,7 +304,7 @@ def reap(run: str | None = None, dead_only: bool = True) -> int:
 
     filters = {"label": [f"{LABEL}=1"] + ([f"{LABEL_RUN}={run}"] if run else [])}
     removed = 0
-    for container in client().containers.list(all=True, filters=filters):
+    for container in client().containers.list(all=True, filters=filters, ignore_removed=True):
         if run is None and dead_only and _owner_alive(container.labels.get(LABEL_OWNER, "")):
             continue
         try:
