@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from swe_harness import sandbox  # noqa: E402
 from swe_harness.agent import Episode, load_agent_config  # noqa: E402
+from swe_harness.agent.episode import shell_setup  # noqa: E402
 from swe_harness.agent.shell import Shell  # noqa: E402
 from swe_harness.task import load_tasks  # noqa: E402
 
@@ -146,7 +147,7 @@ def bench_start(task, config, n):
     limits = sandbox.Limits(memory=config.memory, pids=config.pids)
     with sandbox.WarmPool(size=1, limits=limits) as pool:
         image = sandbox.agent_image(task)
-        pool.prewarm(image)
+        pool.prewarm(image, setup=shell_setup(task, config))
         warm, cold = [], []
         for _ in range(n):
             wait_ready(pool, image)
@@ -227,15 +228,15 @@ def bench_concurrent(task, config, count, steps):
     config = load_agent_config(overrides=[f"step_limit={steps}"])
     image = sandbox.agent_image(task)
     with sandbox.WarmPool(size=count, lifecycle_concurrency=4) as pool:
-        pool.prewarm(image)
+        pool.prewarm(image, setup=shell_setup(task, config))
         wait_ready(pool, image, count, timeout=300)
         usage = []
         for future in pool._stock[image]:
-            stats = future.result().stats(stream=False)
+            stats = future.result().container.stats(stream=False)
             usage.append(stats.get("memory_stats", {}).get("usage", 0))
         concurrent, errors_c, wall_c = run_episodes(task, config, pool, count, steps, count)
     with sandbox.WarmPool(size=1) as pool:
-        pool.prewarm(image)
+        pool.prewarm(image, setup=shell_setup(task, config))
         wait_ready(pool, image)
         serial, errors_s, wall_s = run_episodes(task, config, pool, count, steps, 1)
     record("steps_concurrent", f"{count} at once: step latency (mixed commands)", concurrent)

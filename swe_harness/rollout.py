@@ -263,7 +263,7 @@ def rollout(cfg: dict, log=print) -> dict:
     sandbox.reap_in_background()  # containers of runs killed with SIGKILL
     executor = ThreadPoolExecutor(concurrency, thread_name_prefix="swe-episode")
     try:
-        _prewarm(pool, jobs[:concurrency], eval_options, log)
+        _prewarm(pool, jobs[:concurrency], agent_config, eval_options, log)
         futures = [executor.submit(one, t, k) for t, k in jobs]
         with _progress(bool(cfg.get("progress", True)), len(jobs)) as advance:
             for future in as_completed(futures):
@@ -304,13 +304,16 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _prewarm(pool, jobs, eval_options, log) -> None:
-    """Prepare the agent images of the first episodes and start their containers ahead."""
+def _prewarm(pool, jobs, agent_config, eval_options, log) -> None:
+    """Prepare the agent images of the first episodes and start their containers (and shells)
+    ahead."""
     from . import sandbox
+    from .agent.episode import shell_setup
 
     for task in {t.image_name: t for t, _ in jobs}.values():
         try:
-            pool.prewarm(sandbox.agent_image(task, eval_options.build, log))
+            pool.prewarm(sandbox.agent_image(task, eval_options.build, log),
+                         setup=shell_setup(task, agent_config))
         except Exception as exc:  # the episode itself reports it as infra_error
             log(f"[rollout] {task.instance_id}: {exc}")
 

@@ -110,9 +110,8 @@ class Episode:
         if pool is None:
             limits = sandbox.Limits(memory=self.config.memory, pids=self.config.pids)
             pool = self._own_pool = sandbox.WarmPool(size=0, limits=limits)
-        max_bytes = max(64 << 10, 4 * self.config.observation_max_chars)
-        self._container = pool.acquire(image, setup=functools.partial(
-            _started_shell, self.task.workdir, max_bytes, warm=True))
+        max_bytes = _max_output_bytes(self.config)
+        self._container = pool.acquire(image, setup=shell_setup(self.task, self.config))
         t2 = time.monotonic()
         shell = self._container.prepared
         if not isinstance(shell, Shell) or shell.workdir != self.task.workdir:
@@ -269,6 +268,16 @@ class Episode:
         if self._own_pool is not None:
             self._own_pool.close()
             self._own_pool = None
+
+
+def _max_output_bytes(config: AgentConfig) -> int:
+    return max(64 << 10, 4 * config.observation_max_chars)
+
+
+def shell_setup(task: Task, config: AgentConfig):
+    """What a warm pool runs on a container of this task's agent image ahead of time: the
+    episode's shell, opened and warmed (``pool.prewarm(image, setup=shell_setup(...))``)."""
+    return functools.partial(_started_shell, task.workdir, _max_output_bytes(config), warm=True)
 
 
 def _started_shell(workdir: str, max_output_bytes: int, container, warm: bool = False):
