@@ -96,3 +96,37 @@ def test_rollout_cli_names_a_missing_script(tmp_path, copy_tasks):
     result = rollout(f"tasks={copy_tasks(SOLVED)}", f"output_dir={tmp_path / 'o'}", "model=scripted",
                      f"model.script={tmp_path / 'nope.jsonl'}", cwd=tmp_path)
     assert result.returncode == 2 and "nope.jsonl: cannot read the script" in result.stderr
+
+
+def test_sigterm_mid_run_leaves_no_container(tmp_path, copy_tasks, docker_engine):
+    import os
+    import signal
+    import time
+    import uuid
+
+    script = tmp_path / "script.jsonl"
+    script.write_text(json.dumps({"instance_id": SOLVED, "replies": ["```bash\nsleep 60\n```"]}) + "\n")
+    run = f"sigterm-{uuid.uuid4().hex[:8]}"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "swe_harness.rollout", f"tasks={copy_tasks(SOLVED)}",
+         f"output_dir={tmp_path / 'out'}", "samples=2", "concurrency=2", "model=scripted",
+         f"model.script={script}", "progress=false"],
+        cwd=tmp_path, env={**os.environ, "SWE_HARNESS_RUN_ID": run},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    labels = {"label": f"swe_harness.run_id={run}"}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # both episodes are running their `sleep 60`
+            procs = [c for c in docker_engine.containers.list(filters=labels)
+                     if "sleep 60" in repr(c.top(ps_args="-eo pid,args"))]
+            if len(procs) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(procs) == 2, "the episodes never got to their command"
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode != 0
+    assert docker_engine.containers.list(all=True, filters=labels) == []
+    assert not (tmp_path / "out" / "trajectories.jsonl").exists()  # no infra-error "results"
