@@ -304,7 +304,7 @@ def reap(run: str | None = None, dead_only: bool = True) -> int:
 
     filters = {"label": [f"{LABEL}=1"] + ([f"{LABEL_RUN}={run}"] if run else [])}
     removed = 0
-    for container in client().containers.list(all=True, filters=filters):
+    for container in client().containers.list(all=True, filters=filters, ignore_removed=True):
         if run is None and dead_only and _owner_alive(container.labels.get(LABEL_OWNER, "")):
             continue
         try:
@@ -389,34 +389,50 @@ def agent_image(task: Task, policy: str = "missing", log=lambda msg: None) -> st
     the base commit (see SANITIZE_GIT). Built once per (source image id, workdir) and cached
     under ``swe-harness/agent:<digest>``; the evaluation keeps using the task's own image."""
     import hashlib
-    import json
 
-    import docker.errors
     from filelock import FileLock
 
+    known = _agent_images.get((task.image_name, task.workdir))
+    if known and policy != "always":
+        return known
     source = image_id(ensure_image(task, policy, log))
     key = hashlib.sha256(f"{source}\0{task.workdir}\0{SANITIZE_GIT}".encode()).hexdigest()[:24]
     tag = f"{AGENT_IMAGE_REPO}:{key}"
-    if _has_image(tag):
-        return image_id(tag)
-    LOCK_DIR.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(LOCK_DIR / f"agent-image-{key}.lock")):
-        if _has_image(tag):
-            return image_id(tag)
-        log(f"preparing {tag} from {task.image_name} (history cut at the base commit)")
-        run = ["env", f"SWE_WORKDIR={task.workdir}", "bash", "-c", SANITIZE_GIT]
-        dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
-        try:
-            image, _ = client().images.build(
-                fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
-                network_mode="none", labels={LABEL: "1", LABEL_SOURCE_IMAGE: source})
-        except docker.errors.BuildError as exc:
-            tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
-            raise InfraError(f"agent image for {task.image_name} failed to build: {exc.msg}\n"
-                             f"{tail[-2000:]}") from exc
-        except docker.errors.APIError as exc:
-            raise InfraError(f"agent image for {task.image_name} failed to build: {exc}") from exc
-        return image.id
+    if not _has_image(tag):
+        LOCK_DIR.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(LOCK_DIR / f"agent-image-{key}.lock")):
+            if not _has_image(tag):
+                log(f"preparing {tag} from {task.image_name} (history cut at the base commit)")
+                try:
+                    build_agent_image(source, task.workdir, tag)
+                except InfraError as exc:
+                    raise InfraError(f"agent image for {task.image_name}: {exc}") from exc
+    _agent_images[(task.image_name, task.workdir)] = found = image_id(tag)
+    return found
+
+
+_agent_images: dict[tuple[str, str], str] = {}  # (task image, workdir) -> agent image id
+
+
+def build_agent_image(source: str, workdir: str, tag: str, nocache: bool = False) -> str:
+    """``FROM source`` + SANITIZE_GIT on the repo at ``workdir``, tagged ``tag``; its id."""
+    import json
+
+    import docker.errors
+
+    run = ["env", f"SWE_WORKDIR={workdir}", "bash", "-c", SANITIZE_GIT]
+    dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
+    try:
+        image, _ = client().images.build(
+            fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
+            network_mode="none", nocache=nocache,
+            labels={LABEL: "1", LABEL_SOURCE_IMAGE: source})
+    except docker.errors.BuildError as exc:
+        tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
+        raise InfraError(f"build failed: {exc.msg}\n{tail[-2000:]}") from exc
+    except docker.errors.APIError as exc:
+        raise InfraError(f"build failed: {exc}") from exc
+    return image.id
 
 
 @functools.cache
@@ -517,6 +533,7 @@ class PooledContainer:
         self.id = docker_container.id
         self.image = image
         self._pool = pool
+        self.prepared = None  # what the pool's setup for this image made ahead (a shell)
 
     def open_stream(self, command: list[str], environment: dict | None = None,
                     workdir: str | None = None) -> ExecStream:
@@ -592,6 +609,9 @@ def remove_container(docker_container) -> None:
         docker_container.remove(force=True, v=True)
     except docker.errors.NotFound:
         pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: a removal already in progress
+            raise
 
 
 class WarmPool:
@@ -617,18 +637,27 @@ class WarmPool:
         self._executor = ThreadPoolExecutor(lifecycle_concurrency, thread_name_prefix="swe-pool")
         self._stock: dict[str, list] = {}  # image -> futures of started containers
         self._live: dict[str, object] = {}  # every container made and not yet removed
+        self._released: set[str] = set()
+        self._setup: dict[str, object] = {}  # image -> setup run on containers made ahead
         self._lock = threading.Lock()
         self._closed = False
         self.stats = {"hits": 0, "misses": 0, "created": 0, "removed": 0}
 
-    def prewarm(self, image: str, count: int | None = None) -> None:
+    def prewarm(self, image: str, count: int | None = None, setup=None) -> None:
         with self._lock:
+            if setup is not None:
+                self._setup.setdefault(image, setup)
             self._top_up(image, self.size if count is None else count)
 
-    def acquire(self, image: str) -> PooledContainer:
+    def acquire(self, image: str, setup=None) -> PooledContainer:
+        """A started container of ``image``. ``setup(container)``, registered by the first
+        caller per image, runs on containers made ahead (off the critical path); its result is
+        ``container.prepared`` (None when made on demand, or when it failed)."""
         with self._lock:
             if self._closed:
                 raise InfraError("the warm pool is closed")
+            if setup is not None:
+                self._setup.setdefault(image, setup)
             stock = self._stock.setdefault(image, [])
             ready = [f for f in stock if f.done() and not f.exception()]
             future = ready[0] if ready else (stock[0] if stock else None)
@@ -636,21 +665,21 @@ class WarmPool:
                 stock.remove(future)
                 self.stats["hits" if future.done() else "misses"] += 1
             else:
-                future = self._executor.submit(self._create, image)
+                future = self._executor.submit(self._create, image, False)
                 self.stats["misses"] += 1
             self._top_up(image, self.size)
         try:
-            docker_container = future.result()
+            return future.result()
         except InfraError:
             raise
         except Exception as exc:
             raise InfraError(f"could not start a container of {image}: {exc}") from exc
-        return PooledContainer(docker_container, image, self)
 
     def release(self, container: PooledContainer) -> None:
         with self._lock:
-            if self._live.pop(container.id, None) is None:
+            if container.id not in self._live or container.id in self._released:
                 return
+            self._released.add(container.id)
             if not self._closed:
                 self._executor.submit(self._remove, container.container)
                 return
@@ -665,6 +694,11 @@ class WarmPool:
         for future in futures:
             future.cancel()
         self._executor.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            if future.done() and not future.cancelled() and not future.exception():
+                closer = getattr(future.result().prepared, "close", None)
+                if closer:
+                    quietly(closer)
         with self._lock:
             leftovers = list(self._live.values())
             self._live.clear()
@@ -680,9 +714,9 @@ class WarmPool:
     def _top_up(self, image: str, target: int) -> None:
         stock = self._stock.setdefault(image, [])
         while len(stock) < target and not self._closed:
-            stock.append(self._executor.submit(self._create, image))
+            stock.append(self._executor.submit(self._create, image, True))
 
-    def _create(self, image: str):
+    def _create(self, image: str, ahead: bool) -> PooledContainer:
         limits = self.limits
         docker_container = agent_client().containers.create(
             image, entrypoint=IDLE_COMMAND[:1], command=IDLE_COMMAND[1:],
@@ -702,10 +736,18 @@ class WarmPool:
             self._remove(docker_container)
             raise InfraError("the warm pool closed")
         docker_container.start()
-        return docker_container
+        container = PooledContainer(docker_container, image, self)
+        setup = self._setup.get(image) if ahead else None
+        if setup is not None:
+            try:
+                container.prepared = setup(container)
+            except Exception:  # the caller prepares it again, where errors are reported
+                container.prepared = None
+        return container
 
     def _remove(self, docker_container) -> None:
-        with self._lock:
-            self._live.pop(docker_container.id, None)
-            self.stats["removed"] += 1
         remove_container(docker_container)
+        with self._lock:
+            if self._live.pop(docker_container.id, None) is not None:
+                self.stats["removed"] += 1
+            self._released.discard(docker_container.id)

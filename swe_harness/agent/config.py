@@ -34,6 +34,7 @@ class AgentConfig:
 
 def load_agent_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> AgentConfig:
     """The YAML at ``path`` (default: configs/agent/default.yaml) with ``key=value`` overrides."""
+    import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -43,7 +44,7 @@ def load_agent_config(path: str | Path | None = None, overrides: Sequence[str] =
         if overrides:
             conf = OmegaConf.merge(conf, OmegaConf.from_dotlist(list(overrides)))
         data = OmegaConf.to_container(conf, resolve=True)
-    except (OSError, OmegaConfBaseException) as exc:
+    except (OSError, OmegaConfBaseException, yaml.YAMLError) as exc:
         raise ConfigError(f"{source}: cannot load agent config: {exc}") from exc
     return config_from_mapping(data, str(source))
 

@@ -15,8 +15,9 @@ patch scores 0.0.
 
 from __future__ import annotations
 
+import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..evaluate import EvalOptions, EvalResult, evaluate
 from ..rewards import reward_for
@@ -109,11 +110,14 @@ class Episode:
         if pool is None:
             limits = sandbox.Limits(memory=self.config.memory, pids=self.config.pids)
             pool = self._own_pool = sandbox.WarmPool(size=0, limits=limits)
-        self._container = pool.acquire(image)
+        max_bytes = _max_output_bytes(self.config)
+        self._container = pool.acquire(image, setup=shell_setup(self.task, self.config))
         t2 = time.monotonic()
-        self._shell = Shell(self._container, self.task.workdir,
-                            max_output_bytes=max(64 << 10, 4 * self.config.observation_max_chars))
-        self._shell.start()
+        shell = self._container.prepared
+        if not isinstance(shell, Shell) or shell.workdir != self.task.workdir:
+            shell = _started_shell(self.task.workdir, max_bytes, self._container)
+        shell.max_output_bytes = max_bytes
+        self._shell = shell
         self._base = self._shell.head_commit
         self.timings.update(image=round(t1 - t0, 4), acquire=round(t2 - t1, 4),
                             shell=round(time.monotonic() - t2, 4))
@@ -264,3 +268,25 @@ class Episode:
         if self._own_pool is not None:
             self._own_pool.close()
             self._own_pool = None
+
+
+def _max_output_bytes(config: AgentConfig) -> int:
+    return max(64 << 10, 4 * config.observation_max_chars)
+
+
+def shell_setup(task: Task, config: AgentConfig):
+    """What a warm pool runs on a container of this task's agent image ahead of time: the
+    episode's shell, opened and warmed (``pool.prewarm(image, setup=shell_setup(...))``)."""
+    return functools.partial(_started_shell, task.workdir, _max_output_bytes(config), warm=True)
+
+
+def _started_shell(workdir: str, max_output_bytes: int, container, warm: bool = False):
+    """A session opened in ``container`` (by the pool ahead of time, or on demand); ``warm``
+    runs ``true`` once so that the first real command pays no first-run costs."""
+    from .shell import Shell
+
+    shell = Shell(container, workdir, max_output_bytes=max_output_bytes)
+    shell.start()
+    if warm:
+        shell.run("true", 30)
+    return shell
