@@ -67,6 +67,18 @@ class ScriptedGeneration:
                                logprobs=torch.zeros(output_ids.shape, dtype=torch.float32))
 
 
+class AsyncScriptedGeneration(ScriptedGeneration):
+    """The same replies through ``generate_async`` (vLLM's async engine): NeMo-RL then runs each
+    sample on its own and calls the env with concurrent one-sample batches."""
+
+    cfg = {"backend": "vllm", "vllm_cfg": {"async_engine": True}}
+
+    async def generate_async(self, data, greedy=False):
+        out = self.generate(data, greedy)
+        for i in range(len(out["output_ids"])):
+            yield i, BatchedDataDict({key: value[i:i + 1] for key, value in out.items()})
+
+
 @pytest.fixture
 def ray_cluster():
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -75,7 +87,9 @@ def ray_cluster():
     ray.shutdown()
 
 
-def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster, bundled_tasks):
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster, bundled_tasks,
+                                            mode):
     ids = ["fernleaf-unitconv-9", "brightline-semverlite-7", "lumen-globmatch-15"]
     tasks_dir = tmp_path / "tasks"
     for iid in ids:
@@ -94,7 +108,7 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
     register_with_nemo_rl()
     env = create_env("swe_harness", nrl["env"]["swe_harness"])
     fern = bundled_tasks["fernleaf-unitconv-9"]
-    backend = ScriptedGeneration(tokenizer, {
+    backend = (AsyncScriptedGeneration if mode == "async" else ScriptedGeneration)(tokenizer, {
         "fernleaf-unitconv-9": scripted_replies(fern, "gold", MARKER),           # 2 turns, 1.0
         "brightline-semverlite-7": [f"```bash\necho {MARKER}\n```"],             # 1 turn, 0.0
         "lumen-globmatch-15": ["```bash\nls\n```"] * 3,                          # step limit
@@ -108,7 +122,9 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
                                  nrl["policy"]["max_total_sequence_length"], i)
               for i, iid in enumerate(ids + ["ghost-1"])]
     try:
-        batch, metrics = rollouts.run_multi_turn_rollout(
+        rollout = (rollouts.run_async_multi_turn_rollout if mode == "async"
+                   else rollouts.run_multi_turn_rollout)
+        batch, metrics = rollout(
             backend, rl_collate_fn(datums), tokenizer, {"swe_harness": env},
             max_seq_len=nrl["policy"]["max_total_sequence_length"],
             max_rollout_turns=nrl["grpo"]["max_rollout_turns"])
@@ -131,7 +147,10 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
     # the infra error came back truncated: grpo.overlong_filtering gives it loss multiplier 0
     assert batch["truncated"].tolist() == [False, False, False, True]
     assert metrics["total_turns"] == 2 + 1 + 3 + 1
-    assert metrics["natural_termination_rate"] == 1.0 and metrics["max_turns_reached_rate"] == 0.0
+    assert metrics["natural_termination_rate"] == 1.0
+    # v0.7.0's async path counts a sample that ended on the last allowed turn as max turns
+    # reached even though the env terminated it (the sync path does not)
+    assert metrics["max_turns_reached_rate"] == (0.25 if mode == "async" else 0.0)
     assert sorted(backend.calls) == sorted([("fernleaf-unitconv-9", 0), ("fernleaf-unitconv-9", 1),
                                             ("brightline-semverlite-7", 0),
                                             ("lumen-globmatch-15", 0), ("lumen-globmatch-15", 1),
