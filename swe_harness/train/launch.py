@@ -28,8 +28,10 @@ def require_nemo_rl() -> None:
 
 
 class EnvMetricsLogger:
-    """NeMo-RL's logger, plus the env actors' episode metrics each time the rollout metrics of a
-    training step are logged (v0.7.0 never calls ``global_post_process_and_metrics``)."""
+    """NeMo-RL's logger, plus the env actors' episode metrics (v0.7.0 never calls
+    ``global_post_process_and_metrics``): pulled when a step's rollout metrics are logged
+    (``train/swe/*``) and when validation metrics are (``validation/swe/*``). An empty window
+    (the step's metrics logged a second time) logs nothing."""
 
     def __init__(self, logger, envs: dict):
         self._logger = logger
@@ -37,7 +39,7 @@ class EnvMetricsLogger:
 
     def log_metrics(self, metrics, step, prefix="", *args, **kwargs):
         self._logger.log_metrics(metrics, step, prefix, *args, **kwargs)
-        if prefix == "train" and "avg_turns_per_sample" in metrics:
+        if prefix == "validation" or (prefix == "train" and "avg_turns_per_sample" in metrics):
             import ray
 
             for name, env in self._envs.items():
@@ -46,8 +48,9 @@ class EnvMetricsLogger:
                 except Exception as exc:
                     print(f"[swe_harness] metrics of env {name} unavailable: {exc!r}")
                     continue
-                self._logger.log_metrics(swe, step, prefix="train")
-                print("  " + "  ".join(f"{k}={v:.3g}" for k, v in sorted(swe.items())))
+                if swe.get("swe/episodes"):
+                    self._logger.log_metrics(swe, step, prefix=prefix)
+                    print("  " + "  ".join(f"{k}={v:.3g}" for k, v in sorted(swe.items())))
 
     def __getattr__(self, name):
         return getattr(self._logger, name)
