@@ -152,6 +152,7 @@ class SweEnv:
         self.pm.register(self.metrics)
         self._episodes_path = config.get("episodes_path")
         self._tasks = None
+        self._tasks_lock = threading.Lock()
         self._lock = threading.Lock()
         self._live: dict[str, _Live] = {}
         self._pool = ThreadPoolExecutor(max(1, int(config.get("max_workers", 32))),
@@ -173,14 +174,15 @@ class SweEnv:
     # -- tasks ---------------------------------------------------------------------------------
     def tasks(self) -> dict:
         """Every task of the configured sources by instance id (loaded once)."""
-        if self._tasks is None:
-            from ..task import load_tasks
+        with self._tasks_lock:
+            if self._tasks is None:
+                from ..task import load_tasks
 
-            tasks, errors = load_tasks(self.config.get("tasks") or [])
-            for error in errors:
-                print(f"[swe_harness] task not loaded: {error}", flush=True)
-            self._tasks = {t.instance_id: _with_build_context(t) for t in tasks}
-        return self._tasks
+                tasks, errors = load_tasks(self.config.get("tasks") or [])
+                for error in errors:
+                    print(f"[swe_harness] task not loaded: {error}", flush=True)
+                self._tasks = {t.instance_id: _with_build_context(t) for t in tasks}
+            return self._tasks
 
     # -- the batch step ------------------------------------------------------------------------
     def step(self, message_logs: list[list[dict]], metadata: list[dict | None]) -> EnvStep:
