@@ -50,6 +50,8 @@ class Task:
     timeout_s: float | None = None
     network: bool = False
     build_context: str | None = None  # directory holding the task's Dockerfile
+    fail_to_pass: tuple[str, ...] = ()  # tests that must pass with the fix and fail without
+    pass_to_pass: tuple[str, ...] = ()  # tests that must pass both ways
     source: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -216,7 +218,8 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
     network = record.get("network", False)
     if not isinstance(network, bool):
         raise TaskError(source, "must be true or false", iid, "network")
-    known = {"instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
+    lists = {name: _test_list(record, name, source, iid) for name in ("FAIL_TO_PASS", "PASS_TO_PASS")}
+    known = {"build_context", "FAIL_TO_PASS", "PASS_TO_PASS", "fail_to_pass", "pass_to_pass", "instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
              "test_patch", "fix_patch", "eval_script", "image_name", "image", "test_files",
              "workdir", "timeout", "timeout_s", "network"}
     return Task(
@@ -233,7 +236,34 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
         workdir=text("workdir", default="/testbed" if swebench else "/workspace"),
         timeout_s=float(timeout) if timeout is not None else None,
         network=network,
-        build_context=build_context,
+        build_context=build_context or _build_context(record, source, iid),
+        fail_to_pass=lists["FAIL_TO_PASS"],
+        pass_to_pass=lists["PASS_TO_PASS"],
         source=source,
         extra={k: v for k, v in record.items() if k not in known},
     )
+
+
+def _test_list(record: dict, name: str, source: str, iid: str) -> tuple[str, ...]:
+    """``FAIL_TO_PASS``/``PASS_TO_PASS`` (or lower case): a list of test ids, or its JSON text."""
+    value = record.get(name, record.get(name.lower()))
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise TaskError(source, f"not a JSON list: {exc.msg}", iid, name) from exc
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TaskError(source, "must be a list of test ids", iid, name)
+    return tuple(value)
+
+
+def _build_context(record: dict, source: str, iid: str) -> str | None:
+    """A record's own ``build_context``: the task dir whose Dockerfile builds its image."""
+    value = record.get("build_context")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not (Path(value) / "Dockerfile").is_file():
+        raise TaskError(source, "must name a directory holding a Dockerfile", iid, "build_context")
+    return value
