@@ -48,7 +48,7 @@ from swe_harness.task import load_tasks  # noqa: E402
 
 TASK = "acme-invoicekit-41"
 STEP_COMMANDS = ["ls", "cat README.md", "grep -rn 'def ' invoicekit | head -5", "git status --short",
-                 "cd invoicekit && ls", "python -c 'print(1)'", "git diff", "wc -l tests/*.py"]
+                 "ls invoicekit", "python -c 'print(1)'", "git diff", "wc -l tests/*.py"]
 RESULTS: dict = {"rows": {}, "extra": {}}
 
 

@@ -23,8 +23,8 @@ from ..evaluate import EvalOptions, EvalResult, evaluate
 from ..rewards import reward_for
 from ..task import Task
 from . import prompt
-from .action import is_submission, parse_action
 from .config import AgentConfig
+from .rules import Rules
 
 ENDINGS = ("submitted", "step_limit", "format_errors", "context_limit", "wall_clock_limit",
            "infra_error")
@@ -66,7 +66,6 @@ class Episode:
         self.messages: list[dict] = []
         self.commands: list[dict] = []
         self.timings: dict[str, float] = {}
-        self.steps = 0
         self.done = False
         self.ending: str | None = None
         self.error: str | None = None
@@ -75,7 +74,7 @@ class Episode:
         self._container = None
         self._shell = None
         self._base: str | None = None
-        self._format_errors = 0
+        self._rules: Rules | None = None
         self._started: float | None = None
         self._result: EpisodeResult | None = None
 
@@ -87,6 +86,7 @@ class Episode:
         if self._started is not None:
             return list(self.messages)
         self._started = time.monotonic()
+        self._rules = Rules(self.config)
         task = self.task
         self.messages = prompt.opening_messages(
             self.config, problem_statement=task.problem_statement, workdir=task.workdir,
@@ -124,42 +124,34 @@ class Episode:
 
     def step(self, reply: str) -> Step:
         """One assistant reply -> the observation, or the ending."""
-        if self._started is None:
+        if self._rules is None:
             raise RuntimeError("Episode.step() before start()")
         if self.done:
             return Step(None, True, self.ending)
         self.messages.append({"role": "assistant", "content": reply})
-        self.steps += 1
-        if self._out_of_time():
-            return self._stop("wall_clock_limit")
-        action = parse_action(reply)
-        if action.command is None:
-            self._format_errors += 1
-            observation = prompt.format_error(self.config, action.error)
-            if self._format_errors >= self.config.max_format_errors:
-                self.messages.append({"role": "user", "content": observation})
-                return self._stop("format_errors", observation)
+        turn = self._rules.reply(reply)
+        if turn.command is None:
+            observation = turn.observation
         else:
-            self._format_errors = 0
-            observation = self._run(action.command)
+            observation = self._run(turn.command)
             if observation is None:
                 return Step(None, True, self.ending)
-        self.messages.append({"role": "user", "content": observation})
-        if self.steps >= self.config.step_limit:
-            return self._stop("step_limit", observation)
-        if self._out_of_time():
-            return self._stop("wall_clock_limit", observation)
+        if observation is not None:
+            self.messages.append({"role": "user", "content": observation})
+        ending = turn.ending or self._rules.after_observation()
+        if ending:
+            return self._stop(ending, observation)
         return Step(observation, False, None)
+
+    @property
+    def steps(self) -> int:
+        return self._rules.steps if self._rules else 0
 
     def _run(self, command: str) -> str | None:
         from ..sandbox import ContainerGone
 
-        timeout = self.config.command_timeout_s
-        if self.config.wall_clock_limit_s is not None:
-            left = self.config.wall_clock_limit_s - (time.monotonic() - self._started)
-            timeout = max(1.0, min(timeout, left))
         try:
-            result = self._shell.run(command, timeout)
+            result = self._shell.run(command, self._rules.command_timeout())
         except ContainerGone as exc:
             self.error = str(exc)
             self._finish("infra_error")
@@ -177,8 +169,9 @@ class Episode:
             "duration_s": round(result.duration_s, 4), "truncated": truncated,
             "timed_out": result.timed_out, "restarted": result.restarted,
             "output_bytes": result.total_bytes})
-        if is_submission(result.output, self.config.submit_marker):
-            self._finish("submitted")
+        ending = self._rules.after_output(result.output)
+        if ending:
+            self._finish(ending)
             return None
         return text
 
@@ -196,10 +189,6 @@ class Episode:
 
     def _finish(self, ending: str) -> None:
         self.done, self.ending = True, ending
-
-    def _out_of_time(self) -> bool:
-        limit = self.config.wall_clock_limit_s
-        return limit is not None and time.monotonic() - self._started >= limit
 
     # ------------------------------------------------------------ scoring
 

@@ -161,8 +161,13 @@ class Shell:
         started = time.monotonic()
         restarted = False
         if self._stream is None or self._stream.eof:
-            self.start()
-            restarted = self.restarts > 0 or restarted
+            try:
+                self.start()
+            except ShellError as exc:  # e.g. every pid taken by what the agent left running
+                self.restarts += 1
+                return CommandResult(f"[the shell could not be started: {exc}]\n", None,
+                                     time.monotonic() - started, restarted=True)
+            restarted = self.restarts > 0
         marker = f"__SWE_DONE_{uuid.uuid4().hex}__"
         delimiter = f"__SWE_EOF_{uuid.uuid4().hex}__"
         body = command if command.endswith("\n") else command + "\n"

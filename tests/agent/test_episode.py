@@ -84,12 +84,19 @@ def test_a_container_removed_from_outside_is_an_infra_error(invoice_task, pool, 
     assert "removed" in result.error
 
 
-def test_a_fork_bomb_and_a_memory_hog_run_by_the_agent_score_zero_never_none(invoice_task, pool):
-    bomb = "bomb() { bomb | bomb & }; bomb; sleep 2; echo survived"
-    hog = "python -c \"x = 'a' * (3 << 30)\"; echo exit=$?"
-    record = episode(invoice_task, pool, [bash(bomb), bash(hog), bash("ps -e | wc -l"), SUBMIT],
-                     command_timeout_s=4)
+def test_a_fork_bomb_and_a_memory_hog_run_by_the_agent_score_zero_never_none(invoice_task):
+    from swe_harness import sandbox
+
+    # the bomb meets the pids limit; the command then waits with builtins only (no fork)
+    bomb = ("bomb() { bomb | bomb & }; bomb; SECONDS=0; while (( SECONDS < 2 )); do :; done; "
+            "echo survived")
+    hog = "python -c \"x = 'a' * (1 << 30)\"; echo exit=$?"
+    with sandbox.WarmPool(size=0, limits=sandbox.Limits(memory="256m", pids=128)) as small:
+        record = episode(invoice_task, small, [bash(bomb), bash(hog), bash("ps -e | wc -l"), SUBMIT],
+                         command_timeout_s=60)
     assert (record["ending"], record["reward"]) == ("submitted", 0.0)
+    assert "survived" in record["messages"][3]["content"]
+    assert "Resource temporarily unavailable" in record["messages"][3]["content"]  # pids limit
     assert "exit=137" in record["messages"][5]["content"]  # the OOM killer took the hog
     processes = record["messages"][7]["content"].split("<output>")[1].split()[0]
     assert int(processes) < 20  # the bomb went with its process group
