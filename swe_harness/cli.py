@@ -12,7 +12,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import rewards, validation
+from . import prepare, rewards, validation
 from .evaluate import EvalOptions, candidate_for, evaluate
 from .plugin import EXPECTED_REWARD, PATCH_KINDS, summary_lines
 from .predictions import load_predictions
@@ -49,11 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     va.add_argument("--build", choices=("never", "missing", "always"), default="missing")
     va.add_argument("-j", "--jobs", type=int, default=2, help="evaluations in parallel")
 
+    prepare.build_parser(sub.add_parser("prepare", help="tasks -> train/validation parquet "
+                                        "for GRPO training (python -m swe_harness.prepare)"))
+
     reap = sub.add_parser("reap", help="remove containers left by dead runs (or --all)")
     reap.add_argument("--all", action="store_true", help="every swe_harness container")
 
     args = parser.parse_args(argv)
-    commands = {"images": cmd_images, "eval": cmd_eval, "validate": cmd_validate, "reap": cmd_reap}
+    commands = {"images": cmd_images, "eval": cmd_eval, "validate": cmd_validate, "reap": cmd_reap,
+                "prepare": prepare.run}
     return commands[args.command](args)
 
 
