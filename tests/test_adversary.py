@@ -1,5 +1,6 @@
 """A deterministic sample of our own adversary (tests/adversary.py) on the bundled tasks: every
-composed hack scores 0.0 (not 1.0, not None), every honest control 1.0."""
+composed hack scores 0.0 (not 1.0, not None), every honest control 1.0 — in a fresh container,
+and in a container from the warm pool (the runner started by exec), with the same verdicts."""
 
 import pytest
 
@@ -22,9 +23,21 @@ def cases():
     return sample(compose(chosen), hacks=18)
 
 
+@pytest.fixture(scope="module")
+def pool(docker_engine):
+    from swe_harness import sandbox
+
+    with sandbox.WarmPool(size=1) as warm:
+        yield warm
+
+
+@pytest.mark.parametrize("path", ["fresh", "pool"])
 @pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
-def test_composed_hack_or_control(docker_engine, case):
-    result = evaluate(case.task, case.candidate)
+def test_composed_hack_or_control(docker_engine, pool, case, path):
+    from swe_harness.evaluate import EvalOptions
+
+    options = EvalOptions(pool=pool if path == "pool" else None)
+    result = evaluate(case.task, case.candidate, options=options)
     reward = reward_for(case.task, result)
     expected = 1.0 if case.honest else 0.0
     assert reward == expected, (result.status, result.detail, result.error, result.log_tail[-800:])

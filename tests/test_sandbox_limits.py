@@ -193,3 +193,25 @@ def test_missing_image_with_build_never_is_an_error(calc):
     result = evaluate(ghost, ghost.gold_candidate, options=EvalOptions(build="never"))
     assert result.status == "error" and "not present locally" in result.error
     assert reward_for(ghost, result) is None
+
+
+def test_pooled_container_killed_from_outside_is_an_error(calc, docker_engine):
+    """The same fact on the pool's path: the runner was started by exec, the container dies."""
+    from swe_harness import sandbox
+
+    task = with_eval(calc, "sleep 120\n")
+    with sandbox.WarmPool(size=0) as pool:
+        box: dict = {}
+        worker = threading.Thread(target=lambda: box.update(
+            result=evaluate(task, "", options=EvalOptions(pool=pool))))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not pool._live:
+            time.sleep(0.2)
+        time.sleep(2)  # the runner is in the eval's sleep by now
+        for container in list(pool._live.values()):
+            container.kill()
+        worker.join(60)
+    result = box["result"]
+    assert result.status == "error", (result.status, result.detail)
+    assert reward_for(task, result) is None
