@@ -73,21 +73,22 @@ apply_candidate() {
 # What git says changed (tracked and untracked, NUL-separated) must be among the paths the harness
 # parsed from the diff text: its protected-path policy and test resets were decided on those.
 unexpected_paths() {
-  { git diff --name-only --no-renames -z HEAD --
-    git ls-files --others -z | sort -z | comm -z -13 /swe/untracked.before -
-  } | sort -zu | comm -z -23 - <(sort -zu /swe/expected.list) | tr '\0' ' '
+  # tracked paths (the diff) and untracked ones never overlap: one merge, one comparison
+  { git diff --name-only --no-renames -z HEAD --; git ls-files --others -z; } | sort -zu \
+    | comm -z -23 - <(sort -zu /swe/expected.list /swe/untracked.before) | tr '\0' ' '
 }
 
 protect_tests() {
-  local path
+  local path tracked=() gone=()
+  local -A in_head=()
+  while IFS= read -r -d '' path; do in_head[$path]=1; done < <(
+    tr '\n' '\0' < /swe/protect.list | xargs -0 -r "$GIT" ls-tree -r -z --name-only HEAD -- 2>/dev/null)
   while IFS= read -r path; do
     [ -n "$path" ] || continue
-    if git cat-file -e "HEAD:$path" 2>/dev/null; then
-      git checkout -q HEAD -- "$path"
-    else
-      rm -rf -- "$path"
-    fi
+    if [ -n "${in_head[$path]:-}" ]; then tracked+=("$path"); else gone+=("$path"); fi
   done < /swe/protect.list
+  [ ${#tracked[@]} -eq 0 ] || git checkout -q HEAD -- "${tracked[@]}"
+  [ ${#gone[@]} -eq 0 ] || rm -rf -- "${gone[@]}"
   [ -s /swe/test.diff ] || return 0
   git apply --verbose /swe/test.diff >> "$OUT/apply.log" 2>&1 && return 0
   # Does it apply to the base commit alone? If so the candidate broke it (0.0); if not, the task
@@ -109,18 +110,22 @@ protect_tests() {
 # `pip install -e .` works; what the eval adds there is checked afterwards (import_changes).
 SITE_DIRS=()
 BIN_DIRS=()
+CONFIG_FILES=()
 prepare_privileges() {
-  find . -path ./.git -prune -o \( -name __pycache__ -o -name .pytest_cache \) -type d -prune \
-    -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + 2>/dev/null
-  # everything but git's object store (the bulk of a repo with history; git adds objects only on
-  # commit, which no eval needs)
-  find . -path ./.git/objects -prune -o -exec chown -h "$EVAL_UID:$EVAL_UID" {} + 2>/dev/null
+  # One pass over the repo: caches deleted, ownership to the eval user (but for git's object
+  # store, the bulk of a repo with history, written only by commits no eval makes), and the
+  # files that decide how tests run listed.
   local path dir protected=()
+  while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(
+    find . -path ./.git/objects -prune -o \( -name __pycache__ -o -name .pytest_cache \) -type d \
+      -prune -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + -o \
+      -exec chown -h "$EVAL_UID:$EVAL_UID" {} + \( -name conftest.py -o -name pytest.ini \
+      -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini \) \
+      -type f -print0 2>/dev/null)
+  CONFIG_FILES=("${protected[@]}")
+  for path in setup.cfg pyproject.toml; do [ -f "$path" ] && CONFIG_FILES+=("$path"); done
   while IFS= read -r path; do [ -f "$path" ] && protected+=("$path"); done < /swe/protect.list
-  while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(find . -path ./.git -prune -o \
-    \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml \
-    -o -name .pytest.toml -o -name tox.ini \) -type f -print0)
-  for path in setup.cfg pyproject.toml; do [ -f "$path" ] && protected+=("$path"); done
+  protected+=("${CONFIG_FILES[@]}")
   local -A dirs=([.]=1)
   for path in "${protected[@]}"; do
     dir=.; [[ "$path" == */* ]] && dir=${path%/*}
@@ -128,11 +133,12 @@ prepare_privileges() {
       dirs[$dir]=1; if [[ "$dir" == */* ]]; then dir=${dir%/*}; else dir=.; fi
     done
   done
-  [ ${#protected[@]} -eq 0 ] || { chown root:root -- "${protected[@]}"; chmod a-w -- "${protected[@]}"; }
   local caches=()
   for dir in "${!dirs[@]}"; do caches+=("$dir/__pycache__"); done
-  chown root:root -- "${!dirs[@]}"; chmod 1777 -- "${!dirs[@]}"
-  mkdir -p -m 755 -- "${caches[@]}"  # root's and empty: no byte-code cache of a test is ever read
+  mkdir -p -- "${caches[@]}"  # root's and empty: no byte-code cache of a test is ever read
+  chown -h root:root -- "${protected[@]}" "${!dirs[@]}" "${caches[@]}"
+  chmod a-w -- "${protected[@]}" "${caches[@]}"
+  chmod 1777 -- "${!dirs[@]}"
   local entry
   for entry in /usr/lib/python3*/site-packages /usr/local/lib/python3*/site-packages \
                /usr/lib/python3/dist-packages /usr/local/lib/python3*/dist-packages \
@@ -145,69 +151,61 @@ prepare_privileges() {
     case "$entry" in /usr/local/bin|/opt/*/bin) [ -d "$entry" ] && BIN_DIRS+=("$entry") ;; esac
   done
   unset IFS
-  [ ${#SITE_DIRS[@]} -eq 0 ] || chmod 1777 "${SITE_DIRS[@]}"
-  [ ${#BIN_DIRS[@]} -eq 0 ] || chmod 1777 "${BIN_DIRS[@]}"
-  own_installed_package
-  mkdir -p -m 700 /tmp/swe-home && chown "$EVAL_UID:$EVAL_UID" /tmp/swe-home
-}
-
-# The package under test's own earlier install (an editable install of this repo, as task images
-# make): the eval may reinstall it, so its files become the eval's.
-own_installed_package() {
-  local site record line file
-  for site in "${SITE_DIRS[@]}"; do
-    for record in "$site"/*.dist-info/direct_url.json; do
-      [ -f "$record" ] || continue
-      grep -q "\"file://$WD\"" "$record" || continue
-      chown -R "$EVAL_UID:$EVAL_UID" "$(dirname "$record")"
+  local own=(/tmp/swe-home) dist record file
+  mkdir -m 700 /tmp/swe-home
+  # The package under test's own earlier install (an editable install of this repo, as task
+  # images make): the eval may reinstall it, so its files become the eval's.
+  for entry in "${SITE_DIRS[@]}"; do
+    for record in "$entry"/*.dist-info/direct_url.json; do
+      [ -f "$record" ] && [[ "$(< "$record")" == *"\"file://$WD\""* ]] || continue
+      dist=${record%/direct_url.json}
+      own+=("$dist" "$dist"/*)
       while IFS=, read -r file _; do
-        file=$(realpath -m -- "$site/$file")
-        case "$file" in "$site"/*) [ -f "$file" ] && chown "$EVAL_UID:$EVAL_UID" "$file" ;; esac
-      done < "$(dirname "$record")/RECORD"
+        [[ "$file" == */* || -z "$file" ]] || own+=("$entry/$file")
+      done < "$dist/RECORD"
     done
-    for record in "$site"/*.egg-link; do
-      [ -f "$record" ] && chown "$EVAL_UID:$EVAL_UID" "$record"
-    done
+    for record in "$entry"/*.egg-link; do [ -f "$record" ] && own+=("$record"); done
   done
+  chown -h "$EVAL_UID:$EVAL_UID" -- "${own[@]}" 2>/dev/null
+  [ $((${#SITE_DIRS[@]} + ${#BIN_DIRS[@]})) -eq 0 ] || chmod 1777 -- "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"
 }
 
 # What the eval changed in the interpreter's import machinery and in the repo's test setup.
 # Allowed: the package's own (re)install: its metadata, path-only .pth files, its own modules.
 # Anything else that runs code at start-up or stands in for another module fails the run.
 import_changes() {
-  local site path name problems=()
-  for site in "${SITE_DIRS[@]}"; do
-    # Only top-level entries can be new: every directory below is root's and not writable.
-    while IFS= read -r -d '' path; do
-      name=${path##*/}
+  local path name dir problems=()
+  [ $((${#SITE_DIRS[@]} + ${#BIN_DIRS[@]})) -gt 0 ] || return 0
+  # Only top-level entries can be new: every directory below is root's and not writable.
+  while IFS= read -r -d '' path; do
+    name=${path##*/} dir=${path%/*}
+    if [[ " ${BIN_DIRS[*]} " == *" $dir "* ]]; then
       case "$name" in
-        *.dist-info|*.egg-info)
-          if grep -qs '^\[pytest11\]' "$path/entry_points.txt"; then
-            problems+=("a pytest plugin entry point: $path"); fi ;;
-        *.egg-link|__pycache__) ;;
-        *.pth)
-          if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
-            problems+=("a .pth that runs code: $path"); fi ;;
-        sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
-        __editable__*finder*) problems+=("an import hook: $path") ;;
-        *)
-          local stem=${name%.py}
-          stem=${stem%%.*}
-          if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
-             && [ ! -e "$WD/src/$stem.py" ]; then
-            problems+=("a module that is not the package's own: $path")
-          fi ;;
-      esac
-    done < <(find "$site" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start -print0 2>/dev/null)
-  done
-  for site in "${BIN_DIRS[@]}"; do
-    while IFS= read -r -d '' path; do
-      case "${path##*/}" in
         python*|pip*|pytest*|py.test*|bash|sh|env|timeout|git|tox|nox|coverage)
           problems+=("a program that shadows the test tools: $path") ;;
       esac
-    done < <(find "$site" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start -print0 2>/dev/null)
-  done
+      continue
+    fi
+    case "$name" in
+      *.dist-info|*.egg-info)
+        if grep -qs '^\[pytest11\]' "$path/entry_points.txt"; then
+          problems+=("a pytest plugin entry point: $path"); fi ;;
+      *.egg-link|__pycache__) ;;
+      *.pth)
+        if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
+          problems+=("a .pth that runs code: $path"); fi ;;
+      sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
+      __editable__*finder*) problems+=("an import hook: $path") ;;
+      *)
+        local stem=${name%.py}
+        stem=${stem%%.*}
+        if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
+           && [ ! -e "$WD/src/$stem.py" ]; then
+          problems+=("a module that is not the package's own: $path")
+        fi ;;
+    esac
+  done < <(find "${SITE_DIRS[@]}" "${BIN_DIRS[@]}" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start \
+             -print0 2>/dev/null)
   [ ${#problems[@]} -eq 0 ] || printf '%s; ' "${problems[@]:0:5}"
 }
 
@@ -228,11 +226,8 @@ test_setup_changes() {
 
 # Every conftest.py and pytest config file with its digest, before the eval: the evidence plugin
 # refuses to load any other.
-conftest_digest() {
-  find . -path ./.git -prune -o \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini \
-    -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini -o -name setup.cfg \
-    -o -name pyproject.toml \) -type f -print0 2>/dev/null \
-    | sort -z | xargs -0 -r sha256sum --
+config_digests() {
+  [ ${#CONFIG_FILES[@]} -eq 0 ] || sha256sum -- "${CONFIG_FILES[@]/#/./}"
 }
 
 # After the eval: every process of the eval user goes (kill(-1) as that user reaches exactly
@@ -257,7 +252,7 @@ eval_environment() {
     name=${name%%=*}
     case "$name" in SWE_*|PATH|HOME|PWD|OLDPWD|SHLVL|_|PYTHONPATH|PYTEST_PLUGINS) continue ;; esac
     EVAL_ENV+=("$name=${!name}")
-  done < <(env -0)
+  done < <(printf '%s\0' $(compgen -e))
   EVAL_ENV+=("PATH=$IMAGE_PATH" "HOME=/tmp/swe-home" "USER=swe" "LOGNAME=swe"
              "SWE_WORKDIR=$WD" "SWE_HARNESS_EVIDENCE_FD=3"
              "SWE_HARNESS_CONFTESTS=/swe/conftests.allowed" "SWE_HARNESS_EXPECT=/swe/expect.json"
@@ -277,9 +272,9 @@ main() {
   fi
   if ! protect_tests; then record_time t_apply_end; return 0; fi
   prepare_privileges
-  conftest_digest > /swe/conftests.allowed
+  config_digests > /swe/conftests.allowed
   eval_environment
-  touch /swe/t_eval_start
+  : > /swe/t_eval_start
   record_time t_apply_end  # the eval's own time runs from here to t_eval_end
 
   # The eval's exit status is the verdict's first half; the evidence (fd 3, a pipe to a reader of
