@@ -117,7 +117,7 @@ def test_sigterm_mid_run_leaves_no_container(tmp_path, copy_tasks, docker_engine
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # both episodes are running their `sleep 60`
-            procs = [c for c in docker_engine.containers.list(filters=labels)
+            procs = [c for c in docker_engine.containers.list(filters=labels, ignore_removed=True)
                      if "sleep 60" in repr(c.top(ps_args="-eo pid,args"))]
             if len(procs) >= 2:
                 break
@@ -128,7 +128,7 @@ def test_sigterm_mid_run_leaves_no_container(tmp_path, copy_tasks, docker_engine
     finally:
         child.kill()
     assert child.returncode != 0
-    assert docker_engine.containers.list(all=True, filters=labels) == []
+    assert docker_engine.containers.list(all=True, filters=labels, ignore_removed=True) == []
     assert not (tmp_path / "out" / "trajectories.jsonl").exists()  # no infra-error "results"
 
 

@@ -11,7 +11,8 @@ from swe_harness import sandbox
 
 
 def labelled(client, value):
-    return client.containers.list(all=True, filters={"label": [f"swe_harness.test={value}"]})
+    return client.containers.list(all=True, filters={"label": [f"swe_harness.test={value}"]},
+                                  ignore_removed=True)
 
 
 def test_each_container_serves_once_and_close_removes_everything(docker_engine, invoice_image):
