@@ -533,10 +533,10 @@ class ExecStream:
     stderr as one byte stream (Docker's multiplexed frames, unwrapped)."""
 
     def __init__(self, container_id: str, command: list[str], environment: dict | None = None,
-                 workdir: str | None = None):
+                 workdir: str | None = None, stderr: bool = True):
         api = agent_client().api
         self.exec_id = api.exec_create(container_id, command, stdin=True, stdout=True,
-                                       stderr=True, tty=False, environment=environment,
+                                       stderr=stderr, tty=False, environment=environment,
                                        workdir=workdir, user="root")["Id"]
         raw = api.exec_start(self.exec_id, socket=True)
         self._raw = raw  # keeps the HTTP response (and so the connection) alive
@@ -619,17 +619,19 @@ class PooledContainer:
         self.prepared = None  # what the pool's setup for this image made ahead (a shell)
 
     def open_stream(self, command: list[str], environment: dict | None = None,
-                    workdir: str | None = None) -> ExecStream:
+                    workdir: str | None = None, stderr: bool = True) -> ExecStream:
         try:
-            return ExecStream(self.id, command, environment, workdir)
+            return ExecStream(self.id, command, environment, workdir, stderr)
         except Exception as exc:
             self.raise_if_gone(exc)
             raise
 
     def exec(self, command: list[str], timeout_s: float = 60, environment: dict | None = None,
-             workdir: str | None = None, max_bytes: int = 64 << 20) -> tuple[int | None, bytes]:
-        """Run ``command`` to its end: (exit code or None on timeout, output)."""
-        stream = self.open_stream(command, environment, workdir)
+             workdir: str | None = None, max_bytes: int = 64 << 20,
+             stderr: bool = True) -> tuple[int | None, bytes]:
+        """Run ``command`` to its end: (exit code or None on timeout, its output: stdout, and
+        stderr interleaved unless ``stderr=False``; at most ``max_bytes``, the head)."""
+        stream = self.open_stream(command, environment, workdir, stderr)
         out = bytearray()
         deadline = time.monotonic() + timeout_s
         try:

@@ -21,5 +21,6 @@ def test_the_agent_benchmark_runs_on_a_tiny_input(tmp_path, docker_engine):
     assert data["extra"]["concurrent_errors"] == [] and data["extra"]["serial_errors"] == []
     assert set(data["ratios"]) >= {"shell_vs_sdk_exec", "start_cold_vs_pool"}
     leftover = docker_engine.containers.list(
-        all=True, filters={"label": f"swe_harness.run_id={data['extra']['run_id']}"})
+        all=True, filters={"label": f"swe_harness.run_id={data['extra']['run_id']}"},
+        ignore_removed=True)
     assert leftover == []

@@ -117,7 +117,7 @@ def test_sigterm_mid_run_leaves_no_container(tmp_path, copy_tasks, docker_engine
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # both episodes are running their `sleep 60`
-            procs = [c for c in docker_engine.containers.list(filters=labels)
+            procs = [c for c in docker_engine.containers.list(filters=labels, ignore_removed=True)
                      if "sleep 60" in repr(c.top(ps_args="-eo pid,args"))]
             if len(procs) >= 2:
                 break
@@ -128,5 +128,31 @@ def test_sigterm_mid_run_leaves_no_container(tmp_path, copy_tasks, docker_engine
     finally:
         child.kill()
     assert child.returncode != 0
-    assert docker_engine.containers.list(all=True, filters=labels) == []
+    assert docker_engine.containers.list(all=True, filters=labels, ignore_removed=True) == []
     assert not (tmp_path / "out" / "trajectories.jsonl").exists()  # no infra-error "results"
+
+
+def test_an_openai_endpoint_drives_episodes_and_a_full_context_ends_them(tmp_path, copy_tasks,
+                                                                           docker_engine):
+    from omegaconf import OmegaConf
+
+    from swe_harness.agent.config import DEFAULT_CONFIG
+    from swe_harness.rollout import rollout as run_rollout
+    from tests.agent.test_models import ChatServer, completion, error
+
+    server = ChatServer([completion("Looking.\n```bash\nls\n```", prompt=100, completion_tokens=9),
+                         error(400, "This model's maximum context length is 128 tokens.")])
+    try:
+        summary = run_rollout({
+            "tasks": str(copy_tasks(SOLVED)), "output_dir": str(tmp_path / "out"), "samples": 1,
+            "concurrency": 1, "progress": False,
+            "agent": OmegaConf.to_container(OmegaConf.load(DEFAULT_CONFIG)),
+            "model": {"kind": "openai", "name": "tiny", "base_url": server.url, "api_key": "k",
+                      "temperature": 0.0, "max_tokens": 16, "max_retries": 0}}, log=lambda m: None)
+    finally:
+        server.close()
+    record = json.loads((tmp_path / "out" / "trajectories.jsonl").read_text())
+    assert (record["ending"], record["reward"], record["steps"]) == ("context_limit", 0.0, 1)
+    assert record["usage"]["prompt_tokens"] == 100 and "maximum context" in record["error"]
+    assert server.requests[1]["body"]["messages"][-1]["content"].startswith("<returncode>0")
+    assert summary["endings"] == {"context_limit": 1} and summary["usage"]["completion_tokens"] == 9

@@ -86,7 +86,6 @@ class Episode:
         if self._started is not None:
             return list(self.messages)
         self._started = time.monotonic()
-        self._rules = Rules(self.config)
         task = self.task
         self.messages = prompt.opening_messages(
             self.config, problem_statement=task.problem_statement, workdir=task.workdir,
@@ -96,6 +95,7 @@ class Episode:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             self._finish("infra_error")
+        self._rules = Rules(self.config)  # the wall clock starts once the container is ready
         self.timings["start"] = round(time.monotonic() - self._started, 4)
         return list(self.messages)
 

@@ -175,7 +175,7 @@ class Shell:
         self._drain()
         capture = _Capture(self.max_output_bytes)
         try:
-            self._stream.send(script.encode("utf-8", "surrogateescape"))
+            self._stream.send(script.encode("utf-8", "replace"))  # lone surrogates too
         except OSError:
             self._stream.eof = True
         found, _, hung = self._read_until(self._stream, marker,

@@ -14,7 +14,9 @@ def pool(docker_engine):
     label = {"swe_harness.test": uuid.uuid4().hex}
     with sandbox.WarmPool(size=1, labels=label, limits=sandbox.Limits(memory="1g", pids=256)) as p:
         yield p
-    left = docker_engine.containers.list(all=True, filters={"label": [f"swe_harness.test={label['swe_harness.test']}"]})
+    left = docker_engine.containers.list(
+        all=True, filters={"label": [f"swe_harness.test={label['swe_harness.test']}"]},
+        ignore_removed=True)
     assert not left, f"the pool left {len(left)} containers"
 
 

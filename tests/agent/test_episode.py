@@ -92,7 +92,10 @@ def test_a_fork_bomb_and_a_memory_hog_run_by_the_agent_score_zero_never_none(inv
             "echo survived")
     hog = "python -c \"x = 'a' * (1 << 30)\"; echo exit=$?"
     with sandbox.WarmPool(size=0, limits=sandbox.Limits(memory="256m", pids=128)) as small:
-        record = episode(invoice_task, small, [bash(bomb), bash(hog), bash("ps -e | wc -l"), SUBMIT],
+        # the killed bomb takes a moment to go (and to be reaped by PID 1)
+        count = ("for i in 1 2 3 4 5 6 7 8 9 10; do n=$(ps -eo stat= | grep -vc '^Z'); "
+                 "[ $n -lt 20 ] && break; sleep 0.5; done; echo $n")
+        record = episode(invoice_task, small, [bash(bomb), bash(hog), bash(count), SUBMIT],
                          command_timeout_s=60)
     assert (record["ending"], record["reward"]) == ("submitted", 0.0)
     assert "survived" in record["messages"][3]["content"]

@@ -11,7 +11,8 @@ from swe_harness import sandbox
 
 
 def labelled(client, value):
-    return client.containers.list(all=True, filters={"label": [f"swe_harness.test={value}"]})
+    return client.containers.list(all=True, filters={"label": [f"swe_harness.test={value}"]},
+                                  ignore_removed=True)
 
 
 def test_each_container_serves_once_and_close_removes_everything(docker_engine, invoice_image):
@@ -21,6 +22,10 @@ def test_each_container_serves_once_and_close_removes_everything(docker_engine, 
         second = pool.acquire(invoice_image)
         assert first.id != second.id
         assert first.exec(["true"])[0] == 0
+        # what an evaluation from the pool would use: exit code, stdout apart from stderr
+        script = ["bash", "-c", "echo out; echo err >&2; exit 3"]
+        assert first.exec(script) == (3, b"out\nerr\n")
+        assert first.exec(script, stderr=False) == (3, b"out\n")
         first.release()
         first.release()  # idempotent
         attrs = docker_engine.api.inspect_container(second.id)

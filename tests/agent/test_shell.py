@@ -75,3 +75,8 @@ def test_non_utf8_output_is_replaced_not_raised(shell):
 def test_output_without_a_final_newline_and_marker_lookalikes(shell):
     result = shell.run("printf 'no newline __SWE_DONE_ fake 0'", 10)
     assert result.output == "no newline __SWE_DONE_ fake 0" and result.exit_code == 0
+
+
+def test_a_command_with_lone_surrogates_runs(shell):
+    result = shell.run("echo '\ud800' fine", 10)
+    assert result.exit_code == 0 and result.output == "? fine\n"
