@@ -311,7 +311,7 @@ def _run_pooled(spec, pool) -> RunOutput:
         setup = time.monotonic() - started
         exit_code, output = container.exec(["bash", "/swe/run.sh"], spec.timeout_s + 60,
                                            environment=dict(spec.environment),
-                                           workdir=spec.workdir)
+                                           workdir=spec.workdir, stderr=False)
         if exit_code is None:
             container.raise_if_gone()  # gone: an error; still running: the client deadline
         outputs: dict[str, bytes] = {}
