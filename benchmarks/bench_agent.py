@@ -191,6 +191,30 @@ def bench_eval_primitive(task, image, n):
     record("eval_pool_primitive", "pool: acquire + exec true + release", pooled)
 
 
+def bench_eval_pool(task, n):
+    """evaluate() itself through the pool, on a trivial eval (`true`): total and overhead
+    (total - eval), against the same floor."""
+    import dataclasses
+
+    from swe_harness.evaluate import EvalOptions, evaluate
+
+    print("3b. evaluate() with a trivial eval, fresh container vs from the pool", flush=True)
+    trivial = dataclasses.replace(task, eval_script="#!/bin/bash\ntrue\n")
+    fresh, pooled = [], []
+    with sandbox.WarmPool(size=1) as pool:
+        pool.prewarm(sandbox.ensure_image(trivial))
+        for _ in range(n):
+            result = evaluate(trivial, "", "empty")
+            assert result.status == "passed", (result.status, result.detail, result.error)
+            fresh.append(result.duration_s["total"] - result.duration_s.get("eval", 0.0))
+            wait_ready(pool, sandbox.ensure_image(trivial))
+            result = evaluate(trivial, "", "empty", EvalOptions(pool=pool))
+            assert result.status == "passed", (result.status, result.detail, result.error)
+            pooled.append(result.duration_s["total"] - result.duration_s.get("eval", 0.0))
+    record("eval_fresh_overhead", "evaluate(), trivial eval, fresh container: total - eval", fresh)
+    record("eval_pool_overhead", "evaluate(), trivial eval, from the pool: total - eval", pooled)
+
+
 def run_episodes(task, config, pool, count, steps, concurrency):
     reply = [f"```bash\n{STEP_COMMANDS[i % len(STEP_COMMANDS)]}\n```" for i in range(steps)]
     step_times, errors = [], []
@@ -290,6 +314,7 @@ def main(argv=None):
         bench_mini(image, args.mini_python, max(10, args.steps // 6))
         bench_start(task, config, args.starts)
         bench_eval_primitive(task, image, args.starts)
+        bench_eval_pool(task, args.starts)
         bench_concurrent(task, config, args.episodes, args.episode_steps)
         if not args.tiny:
             bench_prepare(task, 3)
@@ -301,6 +326,8 @@ def main(argv=None):
         "shell_vs_sdk_exec": rows["step_sdk_exec"]["p50"] / rows["step_shell"]["p50"],
         "start_cold_vs_pool": rows["start_cold"]["p50"] / rows["start_pool"]["p50"],
         "pool_primitive_vs_floor": rows["eval_pool_primitive"]["p50"] / rows["eval_floor"]["p50"],
+        "eval_pool_overhead_vs_floor": rows["eval_pool_overhead"]["p50"] / rows["eval_floor"]["p50"],
+        "eval_fresh_overhead_vs_floor": rows["eval_fresh_overhead"]["p50"] / rows["eval_floor"]["p50"],
         "steps_p50_concurrent_vs_serial": rows["steps_concurrent"]["p50"] / rows["steps_serial"]["p50"],
     }
     if "step_mini" in rows:
