@@ -148,19 +148,25 @@ class RayExecutor:
                  pm=None, on_line: Callable[[dict], None] = lambda line: None) -> list[dict]:
         """Evaluate (task, candidate, kind) triples across the cluster; report lines in job
         order. Rewards come from ``pm`` (the driver's hook) exactly as in a local run."""
+        pm = pm or rewards.default_manager()
+        lines: list[dict | None] = [None] * len(jobs)
+
+        def finish(index: int, result: EvalResult) -> None:
+            lines[index] = result.report(rewards.reward_for(jobs[index][0], result, pm))
+            on_line(lines[index])
+
+        self.run(jobs, options, pm, finish)
+        return lines
+
+    def run(self, jobs: list[tuple[Task, str, str]], options: EvalOptions, pm,
+            on_result: Callable[[int, EvalResult], None]) -> None:
+        """Evaluate the jobs, calling ``on_result(index, result)`` on the driver as each ends.
+        ``pm`` answers the protected paths; rewards are the caller's."""
         from . import sandbox
         from .evaluate import protected_patterns
 
         ray = _ray()
-        pm = pm or rewards.default_manager()
         run = sandbox.run_id()
-        lines: list[dict | None] = [None] * len(jobs)
-
-        def finish(index: int, result: EvalResult) -> None:
-            task = jobs[index][0]
-            lines[index] = result.report(rewards.reward_for(task, result, pm))
-            on_line(lines[index])
-
         images = sorted({task.image_name for task, _, _ in jobs})
         contexts = sorted({task.build_context for task, _, _ in jobs if task.build_context})
         states = {node: state for node, state in
@@ -168,26 +174,35 @@ class RayExecutor:
                   if isinstance(state, dict)}  # a node whose engine does not answer gets no work
         if not states:
             for index, (task, _, kind) in enumerate(jobs):
-                finish(index, EvalResult(task.instance_id, kind, "error", image=task.image_name,
-                                         error=f"no Ray node with a working container engine "
-                                               f"(resource {RESOURCE!r})", duration_s={"total": 0.0}))
-            return lines
+                on_result(index, EvalResult(
+                    task.instance_id, kind, "error", image=task.image_name,
+                    error=f"no Ray node with a working container engine (resource {RESOURCE!r})",
+                    duration_s={"total": 0.0}))
+            return
         missing_contexts = {c for state in states.values() for c in contexts
                             if c not in state["contexts"]}
         placer = Placer(jobs, {node: set(state["images"]) for node, state in states.items()})
-        extra_protected = {}  # the driver's hook decides the protected paths, as in a local run
+        protected: dict[str, list[str]] = {}  # the driver's hook decides, as in a local run
         inflight: dict[Any, tuple[int, EngineNode, float]] = {}
         checked = time.monotonic()
         try:
             while placer.pending or inflight:
+                if not inflight and not placer.load:  # every engine node is gone
+                    for index in placer.drain():
+                        task, _, kind = jobs[index]
+                        on_result(index, EvalResult(
+                            task.instance_id, kind, "error", image=task.image_name,
+                            error="every Ray node with a container engine is gone",
+                            duration_s={"total": 0.0}))
+                    break
                 for node, index in placer.assign():
                     task, candidate, kind = jobs[index]
-                    if task.instance_id not in extra_protected:
-                        extra_protected[task.instance_id] = protected_patterns(task, pm)
+                    if task.instance_id not in protected:
+                        protected[task.instance_id] = protected_patterns(task, pm)
                     box = ([self._context_ref(task.build_context)]
                            if task.build_context in missing_contexts else [])
                     ref = self.submit(_evaluate_on_node, run, task, candidate, kind, options,
-                                      extra_protected[task.instance_id], box, node=node)
+                                      protected[task.instance_id], box, node=node)
                     inflight[ref] = (index, node, time.monotonic())
                 ready, _ = ray.wait(list(inflight), num_returns=1, timeout=NODE_CHECK_S)
                 if time.monotonic() - checked > NODE_CHECK_S:  # stop placing work on dead nodes
@@ -196,12 +211,11 @@ class RayExecutor:
                 for ref in ready:
                     index, node, submitted = inflight.pop(ref)
                     placer.release(node)
-                    finish(index, self._result(ref, jobs[index], submitted))
+                    on_result(index, self._result(ref, jobs[index], submitted))
         finally:
             for ref in inflight:
                 ray.cancel(ref, force=True)
             self.on_each_node(_node_finish, run)
-        return lines
 
     def _result(self, ref, job: tuple[Task, str, str], submitted: float) -> EvalResult:
         ray = _ray()
@@ -282,6 +296,12 @@ class Placer:
     def release(self, node: EngineNode) -> None:
         if node in self.load:
             self.load[node] -= 1
+
+    def drain(self) -> list[int]:
+        indices = sorted(index for queue in self.queues.values() for index in queue)
+        self.queues.clear()
+        self.pending = 0
+        return indices
 
     def forget_dead(self, alive: set[str]) -> None:
         for node in [n for n in self.images if n.node_id not in alive]:
