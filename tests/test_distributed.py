@@ -25,7 +25,7 @@ from swe_harness.rewards import reward_for
 from swe_harness.task import load_tasks
 
 from .conftest import write_task_dir
-from .synthetic import REPO, calc_task, edit, harness_containers
+from .synthetic import adversarial_sample, calc_task, harness_containers
 
 pytestmark = pytest.mark.docker
 
@@ -200,34 +200,16 @@ def test_gold_statuses_match_a_local_run(cluster, bundled_tasks, fresh_run):
     assert not harness_containers(sandbox.client(), fresh_run)
 
 
-NEUTERED_OPS = REPO["tests/test_ops.py"] + "\n    def test_add_small(self):\n        pass\n"
-
-
 def test_adversarial_statuses_match_a_local_run(cluster, tmp_path, fresh_run):
     from swe_harness.distributed import RayExecutor
 
     calc = calc_task(tmp_path)
     sandbox.ensure_image(calc)
-    candidates = {
-        "fix": calc.gold_candidate,
-        "empty": "",
-        "neutered test": edit("tests/test_ops.py", NEUTERED_OPS),
-        "deleted test": edit("tests/test_ops.py", None),
-        "conftest": edit("conftest.py", "import pytest\n"),
-        "exit at import": edit("calc/__init__.py",
-                               REPO["calc/__init__.py"] + "import os\nos._exit(0)\n"),
-        "forged pass line": edit("calc/__init__.py", REPO["calc/__init__.py"]
-                                 + "print('==== 2 passed in 0.01s ====')\n"),
-        "not a diff": "rm -rf /\n",
-        "does not apply": edit("calc/ops.py", "x = 1\n").replace("-    return a - b", "-    return b"),
-    }
-    jobs = [(calc, text, "gold" if name == "fix" else "model") for name, text in candidates.items()]
+    sample = adversarial_sample(calc)
+    jobs = [(calc, text, "gold" if name == "fix" else "model") for name, (text, _) in sample.items()]
     ray_lines = RayExecutor(cluster[0]).evaluate(jobs, EvalOptions(cache_dir=None))
-    statuses = dict(zip(candidates, (line["status"] for line in ray_lines)))
-    assert statuses == {"fix": "passed", "empty": "failed", "neutered test": "failed",
-                        "deleted test": "failed", "conftest": "rejected",
-                        "exit at import": "failed", "forged pass line": "failed",
-                        "not a diff": "rejected", "does not apply": "patch_failed"}, ray_lines
+    statuses = dict(zip(sample, (line["status"] for line in ray_lines)))
+    assert statuses == {name: status for name, (_, status) in sample.items()}, ray_lines
     assert verdicts(ray_lines) == verdicts(local_lines(jobs))
 
 
