@@ -342,7 +342,8 @@ def image_sizes(tasks: list[Task]) -> list[tuple[Task, int | None, int | None]]:
         unique = image["Size"] - shared if shared >= 0 else None
         for tag in image.get("RepoTags") or []:
             by_tag[tag] = (image["Size"], unique)
-    return [(task, *by_tag.get(task.image_name, (None, None))) for task in tasks]
+    return [(task, *(by_tag.get(task.image_name) or _size_without_df(task.image_name)))
+            for task in tasks]
 
 
 # ---- engines: which engine, and a cap on concurrent operations per engine
@@ -419,3 +420,20 @@ def engine_slot():
             return
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+# ---- engines: podman
+# Podman's service (`podman system service`) answers the same API; what differs is handled here.
+# Needed on the host (see scripts/podman.sh): catatonit for `init`, and default ulimits the
+# runtime may set (rootful Podman asks for more nofile/nproc than an unprivileged root may).
+
+
+def _size_without_df(name: str) -> tuple[int | None, None]:
+    """(size, unknown unique size) from the image itself: Podman's /system/df names images by
+    their tag alone, without the repository."""
+    import docker.errors
+
+    try:
+        return client().images.get(name).attrs.get("Size"), None
+    except docker.errors.ImageNotFound:
+        return None, None

@@ -27,7 +27,7 @@ from swe_harness.task import load_tasks
 from .conftest import write_task_dir
 from .synthetic import adversarial_sample, calc_task, harness_containers
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("ray-cluster")]
 
 HEAD_IP, NODE_IP = "127.0.0.2", "127.0.0.3"  # loopback addresses Ray keeps as they are
 SLOW_DOCKERFILE = """ARG BASE_IMAGE=python:3.11-slim
