@@ -169,15 +169,17 @@ class RayExecutor:
         run = sandbox.run_id()
         images = sorted({task.image_name for task, _, _ in jobs})
         contexts = sorted({task.build_context for task, _, _ in jobs if task.build_context})
-        states = {node: state for node, state in
-                  self.on_each_node(_node_start, run, images, contexts).items()
-                  if isinstance(state, dict)}  # a node whose engine does not answer gets no work
+        answers = self.on_each_node(_node_start, run, images, contexts)
+        # a node whose engine does not answer gets no work
+        states = {node: state for node, state in answers.items() if isinstance(state, dict)}
         if not states:
+            why = "; ".join(f"{node.address}: {str(exc).strip().splitlines()[-1][:300]}"
+                            for node, exc in answers.items()) or "none is alive"
             for index, (task, _, kind) in enumerate(jobs):
                 on_result(index, EvalResult(
                     task.instance_id, kind, "error", image=task.image_name,
-                    error=f"no Ray node with a working container engine (resource {RESOURCE!r})",
-                    duration_s={"total": 0.0}))
+                    error=f"no Ray node with a working container engine (resource "
+                          f"{RESOURCE!r}): {why}", duration_s={"total": 0.0}))
             return
         missing_contexts = {c for state in states.values() for c in contexts
                             if c not in state["contexts"]}
@@ -374,25 +376,25 @@ def _node_start(run: str, images: list[str], contexts: list[str]) -> dict:
     from . import sandbox
 
     _join_run(run)
-    sandbox.reap()
+    sandbox.quietly(sandbox.reap)  # best effort: containers come and go while it lists them
     return {"images": [name for name in images if sandbox._has_image(name)],
             "contexts": [path for path in contexts if Path(path).is_dir()]}
 
 
-def _node_finish(run: str) -> int:
+def _node_finish(run: str) -> None:
     """This run's containers left on the node (none unless a worker died), and its cache."""
     from . import sandbox
     from .cache import ResultCache
 
     ResultCache(sandbox.LOCK_DIR / "cache" / run).clear()
-    return sandbox.reap(run)
+    sandbox.quietly(sandbox.reap, run)
 
 
 def _prepare_images(run: str, tasks: list[Task], policy: str, boxes: dict[str, list]) -> dict:
     from . import sandbox
 
     _join_run(run)
-    sandbox.reap()
+    sandbox.quietly(sandbox.reap)
     out = {}
     for task in tasks:
         try:

@@ -5,6 +5,7 @@ mid-run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -209,8 +211,72 @@ def test_adversarial_statuses_match_a_local_run(cluster, tmp_path, fresh_run):
     jobs = [(calc, text, "gold" if name == "fix" else "model") for name, (text, _) in sample.items()]
     ray_lines = RayExecutor(cluster[0]).evaluate(jobs, EvalOptions(cache_dir=None))
     statuses = dict(zip(sample, (line["status"] for line in ray_lines)))
-    assert statuses == {name: status for name, (_, status) in sample.items()}, ray_lines
+    assert statuses == {name: status for name, (_, status) in sample.items()}, [
+        line.get("error") for line in ray_lines]
     assert verdicts(ray_lines) == verdicts(local_lines(jobs))
+
+
+def cli(*args, env, cwd):
+    return subprocess.run([sys.executable, "-m", "swe_harness", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_and_pytest_entries_give_the_local_report(cluster, bundled_tasks, copy_tasks,
+                                                      tmp_path):
+    address, _, _, auth = cluster
+    env = {**os.environ, **auth}
+    root = copy_tasks(*sorted(bundled_tasks)[:2])
+    images = cli("images", str(root), "--ray", address, env=env, cwd=tmp_path)
+    assert images.returncode == 0, images.stdout + images.stderr
+    assert images.stdout.count("present") == 4 and "2 engine node(s)" in images.stdout
+    local = cli("eval", str(root), "--report", "local.jsonl", env=env, cwd=tmp_path)
+    on_ray = cli("eval", str(root), "--ray", address, "--report", "ray.jsonl", env=env,
+                 cwd=tmp_path)
+    assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
+    plugin = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--swe-tasks", str(root),
+         "--swe-ray", address, "--swe-report", "pytest.jsonl"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert plugin.returncode == 0, plugin.stdout[-3000:] + plugin.stderr[-3000:]
+    read = lambda name: [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+    by_id = lambda lines: sorted(lines, key=lambda line: line["instance_id"])
+    assert verdicts(read("ray.jsonl")) == verdicts(read("local.jsonl"))
+    assert verdicts(by_id(read("pytest.jsonl"))) == verdicts(read("local.jsonl"))
+
+
+def test_placer_prefers_the_node_that_holds_the_image():
+    from swe_harness.distributed import EngineNode, Placer
+
+    def job(image):
+        return (SimpleNamespace(image_name=image), "", "gold")
+
+    a, b = EngineNode("a", "10.0.0.1", 1), EngineNode("b", "10.0.0.2", 1)
+    jobs = [job("x"), job("y"), job("x"), job("z")]
+    placer = Placer(jobs, {a: set(), b: {"y"}})
+    first = dict((node.node_id, index) for node, index in placer.assign())
+    assert first == {"a": 0, "b": 1}  # a makes x (nobody has it); b runs y, which it holds
+    placer.release(a)
+    assert list(placer.assign()) == [(a, 2)]  # x again: a holds it now
+    placer.release(b)
+    assert list(placer.assign()) == [(b, 3)]  # z: nobody holds it
+    assert placer.pending == 0
+
+
+def test_placer_stops_placing_on_dead_nodes_and_drains():
+    from swe_harness.distributed import EngineNode, Placer
+
+    a, b = EngineNode("a", "h", 2), EngineNode("b", "h", 2)
+    jobs = [(SimpleNamespace(image_name="x"), "", "gold")] * 6
+    placer = Placer(jobs, {a: {"x"}, b: set()})
+    assert sorted(node.node_id for node, _ in placer.assign()) == ["a", "a", "b", "b"]
+    placer.forget_dead({"a"})
+    placer.release(a)
+    assert [node.node_id for node, _ in placer.assign()] == ["a"]
+    placer.forget_dead(set())
+    assert list(placer.assign()) == [] and placer.drain() == [5]
+
+
+# ------------------------------------------------------------------ last: it kills nodes
 
 
 @pytest.fixture(scope="module")
@@ -231,10 +297,12 @@ def _run_and_kill(address, node, jobs, max_retries):
 
     run = sandbox.run_id()
     out: list = []
-    driver = threading.Thread(target=lambda: out.extend(
+    driver = threading.Thread(daemon=True, target=lambda: out.extend(
         RayExecutor(address, max_retries=max_retries).evaluate(jobs, EvalOptions(cache_dir=None))))
     driver.start()
-    running = lambda: [c for c in harness_containers(sandbox.client(), run) if c.status == "running"]
+    # the raw listing: containers come and go, and inspecting each one races with removal
+    running = lambda: sandbox.client().api.containers(
+        filters={"label": f"{sandbox.LABEL_RUN}={run}", "status": "running"})
     _wait_for(lambda: len(running()) >= len(jobs), 120, "every evaluation to start")
     node.kill()
     driver.join(300)
