@@ -19,7 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-up() { curl -sf --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; }
+up() { podman --remote --url "unix://$SOCK" version >/dev/null 2>&1; }
 if up; then exit 0; fi
 
 mkdir -p /run/podman
