@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
@@ -83,6 +84,11 @@ class RayExecutor:
                 ray.init(address=address, **common)
             self.started = True
         self._contexts: dict[str, Any] = {}
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Make a :meth:`run` in another thread cancel what is in flight and return."""
+        self._stop.set()
 
     def close(self) -> None:
         """Disconnect (and stop the cluster this executor started)."""
@@ -188,7 +194,7 @@ class RayExecutor:
         inflight: dict[Any, tuple[int, EngineNode, float]] = {}
         checked = time.monotonic()
         try:
-            while placer.pending or inflight:
+            while (placer.pending or inflight) and not self._stop.is_set():
                 if not inflight and not placer.load:  # every engine node is gone
                     for index in placer.drain():
                         task, _, kind = jobs[index]

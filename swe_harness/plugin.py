@@ -379,6 +379,7 @@ class RayDispatch:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session) -> None:
         if self.thread is not None:
+            self.executor.stop()  # an interrupted session: what is still in flight is cancelled
             self.thread.join(timeout=60)
         if self.executor is not None:
             self.executor.close()

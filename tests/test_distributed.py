@@ -242,6 +242,10 @@ def test_cli_and_pytest_entries_give_the_local_report(cluster, bundled_tasks, co
     by_id = lambda lines: sorted(lines, key=lambda line: line["instance_id"])
     assert verdicts(read("ray.jsonl")) == verdicts(read("local.jsonl"))
     assert verdicts(by_id(read("pytest.jsonl"))) == verdicts(read("local.jsonl"))
+    started_here = cli("eval", str(root), "--ray", "--report", "own.jsonl", env=env, cwd=tmp_path)
+    assert started_here.returncode == 0, started_here.stdout + started_here.stderr
+    assert "on 1 Ray node(s)" in started_here.stdout
+    assert verdicts(read("own.jsonl")) == verdicts(read("local.jsonl"))
 
 
 def test_placer_prefers_the_node_that_holds_the_image():

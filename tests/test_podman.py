@@ -131,3 +131,23 @@ def _dead_pid() -> int:
 def test_no_container_left_behind(calc, podman):
     assert not [c for c in harness_containers(podman)
                 if c.labels.get(sandbox.LABEL_INSTANCE) == calc.instance_id]
+
+
+def test_container_settings(calc, podman):
+    """What the harness asks of every container, as Podman reports it back."""
+    with sandbox.engine(PODMAN):
+        box = sandbox.Container(calc.image_name, ["true"], "/workspace",
+                                {sandbox.LABEL_INSTANCE: calc.instance_id})
+        box.create()
+        try:
+            attrs = podman.api.inspect_container(box._container.id)
+            box.start()
+            assert box.wait(60) == 0
+        finally:
+            box.remove()
+    host, labels = attrs["HostConfig"], attrs["Config"]["Labels"]
+    assert host["NetworkMode"] == "none" and host["Init"] is True
+    assert host["PidsLimit"] == 2048 and host["Memory"] == 4 * 1024 ** 3
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert labels[sandbox.LABEL_OWNER] == sandbox.owner()
+    assert labels[sandbox.LABEL_RUN] == sandbox.run_id()
