@@ -387,7 +387,7 @@ def _engine_client(url: str | None):
         docker_client.ping()
     except docker.errors.DockerException as exc:
         _engine_client.cache_clear()
-        raise InfraError(f"container engine unreachable ({url or engine_url()}): {exc}") from exc
+        raise InfraError(f"Docker engine unreachable ({url or engine_url()}): {exc}") from exc
     return docker_client
 
 
