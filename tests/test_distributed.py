@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -62,7 +63,8 @@ class Node:
             [str(ray_cli), "start", "--block", "--num-cpus", "1", "--disable-usage-stats",
              "--object-store-memory", str(80 * 1024 * 1024), "--temp-dir", str(tmp / name),
              "--dashboard-agent-listen-port", "0", "--metrics-export-port", "0", *args],
-            stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
             env={**os.environ, **env})
 
     def kill(self) -> None:
@@ -100,22 +102,23 @@ def _free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(predicate, timeout: float, what: str):
+def _wait_for(predicate, timeout: float, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 @pytest.fixture(scope="module")
-def cluster(docker_engine, tmp_path_factory):
+def cluster(docker_engine):
     """Head (2 engine slots) + node (2 engine slots), token auth with a token of their own;
     yields (address, start_node, the second node, the environment a driver needs)."""
     ray_module = import_ray()
-    tmp = tmp_path_factory.mktemp("ray")
+    # short: Ray's unix sockets live below it (107 bytes at most), xdist's tmp paths are long
+    tmp = Path(tempfile.mkdtemp(prefix="swe-ray-", dir="/tmp"))
     address = f"{HEAD_IP}:{_free_port(HEAD_IP)}"
     resources = '{"swe_engine": 2}'
     env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex + uuid.uuid4().hex}
@@ -132,7 +135,9 @@ def cluster(docker_engine, tmp_path_factory):
         return node
 
     try:
-        _wait_for(lambda: "Ray runtime started" in head.log.read_text(), 120, "the head node")
+        _wait_for(lambda: "Ray runtime started" in head.log.read_text()
+                  or head.proc.poll() is not None, 120, "the head node")
+        assert head.proc.poll() is None, "the head node ended:\n" + head.log.read_text()[-3000:]
         second = start_node()
         os.environ.update(env)  # this process is the driver
         from ray._raylet import Config
