@@ -133,9 +133,10 @@ class RayExecutor:
             options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=not strict)
         return _remote(fn).options(**options).remote(*args, **kwargs)
 
-    def on_each_node(self, fn: Callable, *args, **kwargs) -> dict[EngineNode, Any]:
+    def on_each_node(self, fn: Callable, *args, timeout_s: float | None = 300,
+                     **kwargs) -> dict[EngineNode, Any]:
         """``fn(*args, **kwargs)`` once on every engine node, no slot taken; an exception (the
-        node died, ``fn`` raised) is returned as that node's value."""
+        node died, ``fn`` raised, no answer in ``timeout_s``) is returned as that node's value."""
         ray = _ray()
         refs = {node: self.submit(fn, *args, node=node, strict=True, resources={},
                                   max_retries=0, **kwargs)
@@ -143,7 +144,7 @@ class RayExecutor:
         out = {}
         for node, ref in refs.items():
             try:
-                out[node] = ray.get(ref)
+                out[node] = ray.get(ref, timeout=timeout_s)
             except Exception as exc:  # a node lost or a failure there: that node's answer
                 out[node] = exc
         return out
@@ -252,15 +253,16 @@ class RayExecutor:
         """Make every task's image on every engine node (each node builds or pulls each image at
         most once); per node {instance_id: "present" | "made" | "error: ..."}, or the exception
         that stopped that node."""
+        from . import sandbox
+
+        run = sandbox.run_id()
         contexts = sorted({t.build_context for t in tasks if t.build_context})
-        boxes = {c: [self._context_ref(c)] for c in contexts}
-        return self.on_each_node(_prepare_images, sandbox_run_id(), tasks, policy, boxes)
-
-
-def sandbox_run_id() -> str:
-    from . import sandbox
-
-    return sandbox.run_id()
+        present = [set(state["contexts"]) if isinstance(state, dict) else set()
+                   for state in self.on_each_node(_node_start, run, [], contexts).values()]
+        boxes = {c: [self._context_ref(c)] for c in contexts
+                 if not all(c in held for held in present)}  # shipped only where it is missing
+        return self.on_each_node(_prepare_images, run, tasks, policy, boxes,
+                                 timeout_s=None)  # builds take as long as they take
 
 
 class Placer:

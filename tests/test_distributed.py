@@ -253,6 +253,22 @@ def test_cli_and_pytest_entries_give_the_local_report(cluster, bundled_tasks, co
     assert verdicts(read("own.jsonl")) == verdicts(read("local.jsonl"))
 
 
+def test_a_build_context_missing_on_the_nodes_is_shipped_to_them(cluster, tmp_path, fresh_run):
+    """As on a node of another machine: the task's directory is not there, so the image is
+    built from the copy the driver put in the object store."""
+    from swe_harness.distributed import RayExecutor
+
+    task_dir = write_task_dir(tmp_path / "tasks", "ray-ctx-1",
+                              image_name="swe-harness/test-ray-ctx:latest")
+    (task_dir / "Dockerfile").write_text(SLOW_DOCKERFILE + "COPY eval_script.sh /opt/\n")
+    (task,), _ = load_tasks([task_dir])
+    executor = RayExecutor(cluster[0])
+    executor._context_ref(task.build_context)  # what the driver holds before the path goes
+    task_dir.rename(tmp_path / "gone")
+    states = executor.prepare_images([task], "always")
+    assert [s["ray-ctx-1"] for s in states.values()] == ["made", "made"], states
+
+
 def test_placer_prefers_the_node_that_holds_the_image():
     from swe_harness.distributed import EngineNode, Placer
 
