@@ -27,8 +27,8 @@ mkdir -p /run/podman
 # machine lets runc set ("error setting rlimit type 6/7: operation not permitted"). Take the
 # limits a Podman process really has, from a short-lived probe service, as the containers'.
 probe=$(mktemp -u /tmp/swe-podman-probe.XXXXXX.sock)
-podman system service --time=5 "unix://$probe" & pid=$!
-sleep 1
+podman system service --time=30 "unix://$probe" & pid=$!
+for _ in $(seq 1 60); do [ -S "$probe" ] && break; sleep 0.5; done  # up: its limits are set
 nofile=$(awk '/Max open files/ {print $5}' "/proc/$pid/limits")
 nproc=$(awk '/Max processes/ {print $4}' "/proc/$pid/limits")
 kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$probe"
