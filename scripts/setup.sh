@@ -30,7 +30,11 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 log "installing swe_harness into .venv"
-.venv/bin/pip install -q -e '.[test,train]'
+.venv/bin/pip install -q -e '.[test,train,ray]'
 
 log "building the base image and the bundled task images (cached after the first run)"
 .venv/bin/python -m swe_harness images tasks/
+
+log "Podman's Docker-compatible service and the same images in its own store (tests/test_podman.py)"
+bash scripts/podman.sh
+DOCKER_HOST=unix:///run/podman/podman.sock .venv/bin/python -m swe_harness images tasks/

@@ -76,11 +76,9 @@ def build_base_image(client, tag: str, log=print) -> None:
         _layer_python(root, log)
         archive = Path(tmp) / "rootfs.tar"
         _run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(archive), "."], log)
-        repository, _, image_tag = tag.rpartition(":")
         log(f"importing {archive} as {tag}")
-        client.api.import_image_from_file(
-            str(archive), repository=repository, tag=image_tag, changes=list(CHANGES)
-        )
+        # the tag rides in the repository name: Podman's compatible API ignores a separate tag
+        client.api.import_image_from_file(str(archive), repository=tag, changes=list(CHANGES))
 
 
 def _layer_python(root: Path, log) -> None:

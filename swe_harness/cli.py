@@ -19,6 +19,10 @@ from .predictions import load_predictions
 from .task import load_tasks
 
 
+RAY_HELP = ("run on a Ray cluster: ADDRESS (host:port), 'auto' (the running one), or nothing "
+            "(start a local one); nodes take evaluations by their 'swe_engine' resource")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m swe_harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     images.add_argument("tasks", nargs="+", help="task sources (dir, task dir, .jsonl, .json, .parquet)")
     images.add_argument("--build", choices=("missing", "always"), default="missing")
     images.add_argument("--list", action="store_true", help="only list images and their sizes")
+    images.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help=RAY_HELP)
 
     ev = sub.add_parser("eval", help="evaluate a patch kind or a predictions file on tasks")
     ev.add_argument("tasks", nargs="+", help="task sources")
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("-j", "--jobs", type=int, default=2, help="evaluations in parallel")
     ev.add_argument("--no-cache", action="store_true",
                     help="evaluate identical (image, eval script, tests, patch) again")
+    ev.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help=RAY_HELP)
 
     va = sub.add_parser("validate", help="classify tasks: gold passes, empty/test-only fail")
     va.add_argument("tasks", nargs="+", help="task sources")
@@ -76,6 +82,8 @@ def cmd_images(args) -> int:
 
     console = Console()
     tasks = _load(args.tasks)
+    if args.ray is not None:
+        return images_on_ray(tasks, args, console)
     failed = 0
     if not args.list:
         for task in tasks:
@@ -148,7 +156,10 @@ def cmd_eval(args) -> int:
     with tempfile.TemporaryDirectory(prefix="swe-cache-") as cache_dir:
         options = EvalOptions(build=args.build, timeout_s=args.timeout,
                               cache_dir=None if args.no_cache else cache_dir)
-        lines = run_evaluations(jobs, options, args.jobs, f"evaluating {kind} patches")
+        if args.ray is not None:
+            lines = run_on_ray(jobs, options, args.ray, args.jobs, f"evaluating {kind} patches")
+        else:
+            lines = run_evaluations(jobs, options, args.jobs, f"evaluating {kind} patches")
     _write_report(args.report, lines)
     table = Table("instance", "reward", "status", "seconds")
     for line in lines:
@@ -194,3 +205,45 @@ def cmd_reap(args) -> int:
     removed = sandbox.reap(dead_only=not args.all)
     print(f"removed {removed} container(s)")
     return 0
+
+
+# ---------------------------------------------------------------- Ray (swe_harness.distributed)
+
+
+def run_on_ray(jobs: list[tuple], options: EvalOptions, address: str, slots: int,
+               title: str) -> list[dict]:
+    """``run_evaluations`` on a Ray cluster (a local one gets ``slots`` engine slots)."""
+    from rich.progress import Progress
+
+    from .distributed import RayExecutor
+
+    with Progress() as progress, RayExecutor(address, slots=slots) as executor:
+        bar = progress.add_task(f"{title} on {len(executor.nodes())} Ray node(s)", total=len(jobs))
+        lines = executor.evaluate(jobs, options, rewards.default_manager(),
+                                  on_line=lambda line: progress.advance(bar))
+    return sorted(lines, key=lambda line: (line["instance_id"], line["patch"]))
+
+
+def images_on_ray(tasks: list, args, console) -> int:
+    """Make the images on every engine node; a table of what each node holds."""
+    from rich.table import Table
+
+    from .distributed import RayExecutor
+
+    with RayExecutor(args.ray) as executor:
+        with console.status(f"images on {len(executor.nodes())} Ray node(s)"):
+            per_node = executor.prepare_images(tasks, args.build)
+    table = Table("node", "instance", "image")
+    failed = not per_node
+    for node, states in per_node.items():
+        name = f"{node.address} {node.node_id[:8]}"
+        if isinstance(states, Exception):
+            failed = True
+            table.add_row(name, "-", f"[red]node failed: {str(states).splitlines()[0][:200]}")
+            continue
+        for iid, state in states.items():
+            failed = failed or state.startswith("error")
+            table.add_row(name, iid, state if not state.startswith("error") else f"[red]{state}")
+    console.print(table)
+    console.print(f"{len(per_node)} engine node(s), {len(tasks)} task image(s) each")
+    return 1 if failed else 0

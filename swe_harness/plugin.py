@@ -25,6 +25,7 @@ from .task import Task, load_tasks
 PATCH_KINDS = ("gold", "empty", "test-only")
 EXPECTED_REWARD = {"gold": 1.0, "model": 1.0, "empty": 0.0, "test-only": 0.0}
 PM_KEY = pytest.StashKey["object"]()
+RAY_KEY = pytest.StashKey["object"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "replaying the first result of this run")
     group.addoption("--swe-build", choices=("never", "missing", "always"), default="missing",
                     help="image policy (default missing: local, else build or pull)")
+    group.addoption("--swe-ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                    help="evaluate on a Ray cluster: ADDRESS, 'auto' (the running one), or nothing "
+                         "(start a local one); replaces -n")
 
 
 def swe_plugin_manager(config: pytest.Config):
@@ -79,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("SWE_HARNESS_RUN_ID", _process_run_id())
         config.pluginmanager.register(ReportWriter(config), "swe_harness.report")
         config.pluginmanager.register(Reaper(), "swe_harness.reaper")
+        if config.getoption("swe_ray") is not None:
+            config.pluginmanager.register(RayDispatch(config), "swe_harness.ray")
 
 
 def _terminate_as_interrupt() -> None:
@@ -195,7 +201,11 @@ class SweTaskItem(pytest.Item):
         if candidate is None:
             pytest.skip(f"no prediction for {self.task.instance_id}")
         pm = swe_plugin_manager(self.config)
-        result = evaluate(self.task, candidate, kind, self.options(), pm)
+        dispatch = self.config.stash.get(RAY_KEY, None)
+        if dispatch is not None:
+            result = dispatch.result(self, kind)
+        else:
+            result = evaluate(self.task, candidate, kind, self.options(), pm)
         reward = rewards.reward_for(self.task, result, pm)
         line = result.report(reward)
         self.user_properties.append(("swe_report", json.dumps(line)))
@@ -313,3 +323,71 @@ def summary_lines(lines: list[dict]) -> list[str]:
     for message, count in Counter(e.splitlines()[0] for e in errors).most_common(3):
         out.append(f"error x{count}: {message[:300]}")
     return out
+
+
+class RayDispatch:
+    """``--swe-ray``: once collection ends, every item's evaluations go to the Ray cluster at
+    once (in a driver thread); each item then waits for its own results and takes the rewards
+    from the hook as in a local run."""
+
+    def __init__(self, config: pytest.Config):
+        if getattr(config.option, "numprocesses", None):
+            raise pytest.UsageError("--swe-ray replaces -n: drop -n (the cluster runs the items "
+                                    "in parallel)")
+        self.config = config
+        self.futures: dict[tuple[str, str], list] = {}
+        self.thread = self.executor = None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        import threading
+        from concurrent.futures import Future
+
+        from .distributed import RayExecutor
+
+        jobs, futures = [], []
+        for item in session.items:
+            if not isinstance(item, SweTaskItem):
+                continue
+            plan = ([kind for kind, _ in validation.checks(bool(item.task.test_patch),
+                                                           self.config.getoption("swe_repeat"))]
+                    if item.kind == "validate" else [item.kind])
+            for kind in plan:
+                candidate = candidate_for(item.task, kind, item.predictions)
+                if candidate is not None:
+                    jobs.append((item.task, candidate, kind))
+                    futures.append(Future())
+                    self.futures.setdefault((item.nodeid, kind), []).append(futures[-1])
+        if not jobs:
+            return
+        self.executor = RayExecutor(self.config.getoption("swe_ray"))
+        options = next(i for i in session.items if isinstance(i, SweTaskItem)).options()
+        pm = swe_plugin_manager(self.config)
+
+        def work():
+            try:
+                self.executor.run(jobs, options, pm,
+                                  lambda index, result: futures[index].set_result(result))
+            except BaseException as exc:  # every item still waiting gets the error
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+
+        self.thread = threading.Thread(target=work, name="swe-ray-driver", daemon=True)
+        self.thread.start()
+        self.config.stash[RAY_KEY] = self
+
+    def result(self, item: SweTaskItem, kind: str) -> EvalResult:
+        future = self.futures[(item.nodeid, kind)].pop(0)
+        try:
+            return future.result()
+        except Exception as exc:  # the driver thread failed: missing data, never a 0.0
+            return EvalResult(item.task.instance_id, kind, "error", image=item.task.image_name,
+                              error=f"Ray: {type(exc).__name__}: {exc}", duration_s={"total": 0.0})
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session) -> None:
+        if self.thread is not None:
+            self.executor.stop()  # an interrupted session: what is still in flight is cancelled
+            self.thread.join(timeout=60)
+        if self.executor is not None:
+            self.executor.close()

@@ -7,6 +7,8 @@ period on removal), network off, memory and pids limits, and are always removed 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import io
 import os
@@ -56,19 +58,11 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@functools.cache
 def client():
-    """The process's Docker client; InfraError with one clear message when no engine answers."""
-    import docker
-    import docker.errors
-
-    try:
-        docker_client = docker.from_env(timeout=CLIENT_TIMEOUT_S)
-        docker_client.ping()
-    except docker.errors.DockerException as exc:
-        client.cache_clear()
-        raise InfraError(f"Docker engine unreachable ({os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')}): {exc}") from exc
-    return docker_client
+    """The client of the current engine: ``DOCKER_HOST`` (Docker's default socket without it), or
+    the one :func:`engine` selects in this context. Cached per engine; InfraError with one clear
+    message when no engine answers."""
+    return _engine_client(_ENGINE.get())
 
 
 # ---------------------------------------------------------------- images
@@ -159,6 +153,15 @@ def build_image(task: Task, log=lambda msg: None) -> None:
 # ---------------------------------------------------------------- containers
 
 
+def engine_op(method):
+    """Run ``method`` holding one of the engine's operation slots (see :func:`engine_slot`)."""
+    @functools.wraps(method)
+    def capped(*args, **kwargs):
+        with engine_slot():
+            return method(*args, **kwargs)
+    return capped
+
+
 @dataclass
 class Container:
     """A one-shot container: create, (copy files in), start, wait, read its outputs, remove."""
@@ -172,6 +175,7 @@ class Container:
     environment: dict[str, str] = field(default_factory=dict)
     _container: object = None
 
+    @engine_op
     def create(self) -> None:
         from docker.types import LogConfig
 
@@ -193,6 +197,7 @@ class Container:
         """Copy a tar archive in (never a patch on a command line)."""
         self._container.put_archive(dest, archive)
 
+    @engine_op
     def start(self) -> None:
         self._container.start()
 
@@ -233,6 +238,7 @@ class Container:
         except docker.errors.APIError:
             pass
 
+    @engine_op
     def remove(self) -> None:
         import docker.errors
 
@@ -419,7 +425,8 @@ def image_sizes(tasks: list[Task]) -> list[tuple[Task, int | None, int | None]]:
         unique = image["Size"] - shared if shared >= 0 else None
         for tag in image.get("RepoTags") or []:
             by_tag[tag] = (image["Size"], unique)
-    return [(task, *by_tag.get(task.image_name, (None, None))) for task in tasks]
+    return [(task, *(by_tag.get(task.image_name) or _size_without_df(task.image_name)))
+            for task in tasks]
 
 
 # ---- agent: exec shell and warm pool
@@ -836,3 +843,96 @@ class WarmPool:
             if self._live.pop(docker_container.id, None) is not None:
                 self.stats["removed"] += 1
             self._released.discard(docker_container.id)
+
+
+# ---- engines: which engine, and a cap on concurrent operations per engine
+# Docker and Podman (its Docker-compatible service) are both reached through the docker SDK; the
+# engine is DOCKER_HOST for the process, or ``engine(url)`` for one context (tests that target
+# Podman beside Docker). Engine-specific differences live in this section only.
+
+DEFAULT_ENGINE = "unix:///var/run/docker.sock"
+# Container creates/starts/removals one engine takes at once from this host: a burst of them
+# (many evaluations starting together on a node) otherwise makes every daemon call slow.
+ENGINE_OPS = int(os.environ.get("SWE_HARNESS_ENGINE_OPS", "8"))
+_ENGINE: contextvars.ContextVar[str | None] = contextvars.ContextVar("swe_harness_engine",
+                                                                     default=None)
+
+
+@contextlib.contextmanager
+def engine(url: str | None):
+    """Talk to the engine at ``url`` (e.g. ``unix:///run/podman/podman.sock``) in this context;
+    None: the process default (``DOCKER_HOST``)."""
+    token = _ENGINE.set(url)
+    try:
+        yield
+    finally:
+        _ENGINE.reset(token)
+
+
+def engine_url() -> str:
+    return _ENGINE.get() or os.environ.get("DOCKER_HOST") or DEFAULT_ENGINE
+
+
+@functools.cache
+def _engine_client(url: str | None):
+    import docker
+    import docker.errors
+
+    try:
+        if url:
+            docker_client = docker.DockerClient(base_url=url, timeout=CLIENT_TIMEOUT_S)
+        else:
+            docker_client = docker.from_env(timeout=CLIENT_TIMEOUT_S)
+        docker_client.ping()
+    except docker.errors.DockerException as exc:
+        _engine_client.cache_clear()
+        raise InfraError(f"Docker engine unreachable ({url or engine_url()}): {exc}") from exc
+    return docker_client
+
+
+@contextlib.contextmanager
+def engine_slot():
+    """Hold one of ``ENGINE_OPS`` slots of the current engine, shared by every process on this host
+    (xdist workers, Ray workers of every node on it): a pool of ``flock``-ed files, released by
+    the kernel when a holder dies."""
+    import fcntl
+    import hashlib
+
+    if ENGINE_OPS <= 0:
+        yield
+        return
+    key = hashlib.sha256(engine_url().encode()).hexdigest()[:12]
+    LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    delay = 0.001
+    while True:
+        for slot in range(ENGINE_OPS):
+            fd = os.open(LOCK_DIR / f"engine-{key}.{slot}.slot", os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield
+            finally:
+                os.close(fd)  # closing the file releases the lock
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+# ---- engines: podman
+# Podman's service (`podman system service`) answers the same API; what differs is handled here.
+# Needed on the host (see scripts/podman.sh): catatonit for `init`, and default ulimits the
+# runtime may set (rootful Podman asks for more nofile/nproc than an unprivileged root may).
+
+
+def _size_without_df(name: str) -> tuple[int | None, None]:
+    """(size, unknown unique size) from the image itself: Podman's /system/df names images by
+    their tag alone, without the repository."""
+    import docker.errors
+
+    try:
+        return client().images.get(name).attrs.get("Size"), None
+    except docker.errors.ImageNotFound:
+        return None, None

@@ -148,3 +148,25 @@ def diff(path: str, old: str | None, new: str | None) -> str:
         run("add", "-A")
         return subprocess.run(["git", "diff", "--cached", "--binary"], cwd=repo, check=True,
                               capture_output=True, text=True).stdout
+
+
+NEUTERED_OPS = REPO["tests/test_ops.py"] + "\n    def test_add_small(self):\n        pass\n"
+
+
+def adversarial_sample(task: Task) -> dict[str, tuple[str, str]]:
+    """A few candidates on the calc task, one per kind of verdict: name -> (candidate, status).
+    For suites that compare engines or executors on the same evaluations."""
+    return {
+        "fix": (task.gold_candidate, "passed"),
+        "empty": ("", "failed"),
+        "neutered test": (edit("tests/test_ops.py", NEUTERED_OPS), "failed"),
+        "deleted test": (edit("tests/test_ops.py", None), "failed"),
+        "conftest": (edit("conftest.py", "import pytest\n"), "rejected"),
+        "exit at import": (edit("calc/__init__.py",
+                                REPO["calc/__init__.py"] + "import os\nos._exit(0)\n"), "failed"),
+        "forged pass line": (edit("calc/__init__.py", REPO["calc/__init__.py"]
+                                  + "print('==== 2 passed in 0.01s ====')\n"), "failed"),
+        "not a diff": ("rm -rf /\n", "rejected"),
+        "does not apply": (edit("calc/ops.py", "x = 1\n").replace("-    return a - b",
+                                                                 "-    return b"), "patch_failed"),
+    }

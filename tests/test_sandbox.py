@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -183,3 +184,28 @@ def test_tasks_of_one_repo_share_the_environment_layer(tmp_path):
     finally:
         for task in tasks:
             client.images.remove(task.image_name, force=True)
+
+
+def test_engine_slots_cap_concurrent_operations_per_engine(monkeypatch):
+    """At most ENGINE_OPS holders at once per engine, across threads (and processes: flock);
+    another engine has its own slots."""
+    monkeypatch.setattr(sandbox, "ENGINE_OPS", 2)
+    url = f"unix:///tmp/swe-test-engine-{uuid.uuid4().hex[:8]}.sock"  # never connected to
+    other = url + ".other"
+    holding, most, lock = {url: 0, other: 0}, {url: 0, other: 0}, threading.Lock()
+
+    def hold(engine_url):
+        with sandbox.engine(engine_url), sandbox.engine_slot():
+            with lock:
+                holding[engine_url] += 1
+                most[engine_url] = max(most[engine_url], holding[engine_url])
+            time.sleep(0.2)
+            with lock:
+                holding[engine_url] -= 1
+
+    threads = [threading.Thread(target=hold, args=(u,)) for u in [url] * 6 + [other] * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert most == {url: 2, other: 2}
