@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import rewards, validation
 from .evaluate import EvalOptions, candidate_for, evaluate
-from .plugin import EXPECTED_REWARD, PATCH_KINDS, summary_lines
+from .summary import EXPECTED_REWARD, PATCH_KINDS, summary_lines
 from .predictions import load_predictions
 from .task import load_tasks
 
