@@ -41,11 +41,13 @@ class EvalResult:
     error: str | None = None  # what broke, when status == "error"
     detail: str | None = None  # why a verdict is what it is (rejections, missing evidence)
     cached: bool = False  # replayed from an identical evaluation earlier in this run
+    log: str = field(default="", repr=False)  # the whole kept eval log; not in the report line
 
     def report(self, reward: float | None) -> dict:
         """One report line (schema in ARCHITECTURE.md); ``error``/``detail`` only when set."""
         line = asdict(self)
         line["reward"] = reward
+        del line["log"]
         for key in ("error", "detail"):
             if line[key] is None:
                 del line[key]
@@ -237,6 +239,7 @@ def _read_outputs(result: EvalResult, task: Task, text: dict[str, str], fields: 
     result.apply_method = fields.get("apply_method")
     log = text.get("eval.log", "") or text.get("apply.log", "")
     result.log_tail = log[-LOG_TAIL_CHARS:]
+    result.log = log
 
 
 def _durations(fields: dict[str, str], marks: dict[str, float]) -> dict[str, float]:
