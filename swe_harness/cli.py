@@ -219,7 +219,7 @@ def cmd_eval(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .rundir import RunDir, RunDirError, harness_version
+    from .rundir import RunDir, RunDirError, harness_version, patch_sha256
     from .summary import run_summary
 
     console = Console()
@@ -257,16 +257,17 @@ def cmd_eval(args) -> int:
     run_dir = RunDir(args.run_dir) if args.run_dir else None
     if run_dir:
         try:
-            run_dir.open({"patch": args.patch, "tasks": args.tasks,
+            run_dir.open({"kind": kind, "patch": args.patch, "tasks": args.tasks,
                           "harness_version": harness_version()}, args.resume)
         except RunDirError as exc:
             console.print(f"[red]error: {exc}", highlight=False)
             return EXIT_USAGE
         done = run_dir.finished()
-        skipped = [j for j in jobs if j[0].instance_id in done]
-        if skipped:
-            console.print(f"resuming: {len(skipped)} instance(s) already have a final status")
-        jobs = [j for j in jobs if j[0].instance_id not in done]
+        jobs_left = [j for j in jobs if done.get(j[0].instance_id) != patch_sha256(j[1])]
+        if len(jobs_left) < len(jobs):
+            console.print(f"resuming: {len(jobs) - len(jobs_left)} instance(s) already have a "
+                          "final status for the same patch")
+        jobs = jobs_left
     elif args.resume:
         console.print("[red]error: --resume needs --run-dir")
         return EXIT_USAGE

@@ -4,7 +4,8 @@
 retried error stays visible; the last line of an instance is its result). ``summary.json``: the
 SWE-bench-shaped run report (summary.py). ``logs/<instance_id>/``: ``patch.diff``, ``eval.log``
 (the kept tail of the eval's output) and ``report.json`` (its last report line). ``run.json``:
-what the run evaluates, so ``--resume`` never mixes two patch sources in one report.
+the patch kind the run evaluates, so ``--resume`` never mixes gold and model patches in one
+report; a resumed instance is skipped only if its final line graded the same patch (sha256).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class RunDir:
                               "it, or choose another --run-dir")
         if resume and meta_path.exists():
             before = json.loads(meta_path.read_text())
-            if before.get("patch") != meta.get("patch"):
+            if before.get("kind") != meta.get("kind"):
                 raise RunDirError(f"{self.path} was run with --patch {before.get('patch')}, "
                                   f"not {meta.get('patch')}")
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -106,10 +107,12 @@ class RunDir:
                 continue
         return out
 
-    def finished(self) -> set[str]:
-        """Instances whose last line has a final status (``error`` is not final)."""
+    def finished(self) -> dict[str, str]:
+        """Instance -> patch sha256, for instances whose last line has a final status
+        (``error`` is not final)."""
         last = {line["instance_id"]: line for line in self.lines()}
-        return {iid for iid, line in last.items() if line.get("status") in FINAL_STATUSES}
+        return {iid: line.get("patch_sha256", "") for iid, line in last.items()
+                if line.get("status") in FINAL_STATUSES}
 
     def record(self, line: dict, candidate: str, log: str) -> None:
         """Append the line (flushed, so a crash loses at most the line being written) and write
