@@ -23,10 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m swe_harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    images = sub.add_parser("images", help="build (or list) the images of tasks")
-    images.add_argument("tasks", nargs="+", help="task sources (dir, task dir, .jsonl, .json, .parquet)")
+    images = sub.add_parser("images", help="build, list, prune, save or load the images of tasks")
+    images.add_argument("tasks", nargs="*", help="task sources (dir, task dir, .jsonl, .json, "
+                        ".parquet, saved dataset)")
     images.add_argument("--build", choices=("missing", "always"), default="missing")
     images.add_argument("--list", action="store_true", help="only list images and their sizes")
+    images.add_argument("--prune", action="store_true", help="remove swe_harness-built images "
+                        "that no loaded task uses (and untagged leftovers of rebuilds)")
+    images.add_argument("--dry-run", action="store_true", help="with --prune: only list them")
+    images.add_argument("--prune-label", metavar="KEY=VALUE", help=argparse.SUPPRESS)
+    images.add_argument("--save", metavar="DIR", help="save the tasks' images to DIR/images.tar")
+    images.add_argument("--load", metavar="DIR", help="load DIR/images.tar (from --save)")
+    images.add_argument("--image-template", help="image name of SWE-bench records without "
+                        "image_name")
 
     ev = sub.add_parser("eval", help="evaluate a patch kind or a predictions file on tasks",
                         description=EVAL_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,7 +89,9 @@ def cmd_images(args) -> int:
     from . import sandbox
 
     console = Console()
-    tasks = _load(args.tasks)
+    tasks = _load(args.tasks, args.image_template)
+    if args.load or args.save or args.prune:
+        return _images_move_or_prune(args, tasks, console)
     failed = 0
     if not args.list:
         for task in tasks:
@@ -115,6 +126,38 @@ EVAL_EXIT_CODES = """exit codes:
   130  interrupted (Ctrl-C or SIGTERM): queued evaluations cancelled, containers removed
 The first that applies, in the order 130, 2, 3, 4, 1, wins."""
 EXIT_OK, EXIT_REWARD, EXIT_USAGE, EXIT_INPUT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def _images_move_or_prune(args, tasks, console) -> int:
+    from . import images, sandbox
+
+    try:
+        if args.load:
+            names = images.load(args.load)
+            console.print(f"loaded {len(names)} image(s): {', '.join(names)}", highlight=False)
+        if args.save:
+            if not tasks:
+                console.print("[red]error: --save needs task sources")
+                return 2
+            path = images.save(tasks, args.save, log=console.log)
+            console.print(f"saved {len(tasks)} task image(s) to {path} "
+                          f"({path.stat().st_size / 1e6:.0f} MB)", highlight=False)
+        if args.prune:
+            if not tasks:
+                console.print("[red]error: --prune needs the task sources whose images to keep")
+                return 2
+            removed = images.prune(tasks, args.prune_label, dry_run=args.dry_run)
+            verb = "would remove" if args.dry_run else "removed"
+            console.print(f"{verb} {len(removed)} image(s)", highlight=False)
+            for name in removed:
+                console.print(f"  {name}", highlight=False)
+    except (sandbox.InfraError, OSError) as exc:
+        console.print(f"[red]error: {exc}", highlight=False)
+        return 1
+    except Exception as exc:  # docker SDK errors
+        console.print(f"[red]error: {type(exc).__name__}: {exc}", highlight=False)
+        return 1
+    return 0
 
 
 def run_evaluations(jobs: list[tuple], options: EvalOptions, workers: int, title: str,

@@ -88,7 +88,9 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     from filelock import FileLock
 
     name = task.image_name
-    if policy != "always" and _has_image(name):
+    # an image the harness built from an older build context (the task was edited) is rebuilt
+    stale = policy == "missing" and _images().stale(task)
+    if policy != "always" and not stale and _has_image(name):
         return name
     if policy == "never":
         raise InfraError(f"image {name} is not present locally and the build policy is 'never'")
@@ -96,10 +98,11 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     key = name.replace("/", "_").replace(":", "_")
     with FileLock(str(LOCK_DIR / f"{key}.lock")):
         built_marker = LOCK_DIR / f"{key}.{run_id()}.built"
-        if _has_image(name) and (policy != "always" or built_marker.exists()):
+        stale = stale and _images().stale(task)  # another worker may have rebuilt it
+        if _has_image(name) and not stale and (policy != "always" or built_marker.exists()):
             return name
         try:
-            if policy == "missing" and _pulled(name, log):
+            if policy == "missing" and not stale and _pulled(name, log):
                 return name
             if not task.build_context:
                 raise InfraError(f"image {name} is not present locally, cannot be pulled, and "
@@ -152,7 +155,7 @@ def build_image(task: Task, log=lambda msg: None) -> None:
     log(f"building {task.image_name} from {task.build_context}")
     client().images.build(
         path=task.build_context, tag=task.image_name, buildargs={"BASE_IMAGE": base},
-        network_mode="host", rm=True, forcerm=True, labels={LABEL: "1"},
+        network_mode="host", rm=True, forcerm=True, labels=_images().build_labels(task),
     )
 
 
@@ -337,3 +340,13 @@ def image_sizes(tasks: list[Task]) -> list[tuple[Task, int | None, int | None]]:
         for tag in image.get("RepoTags") or []:
             by_tag[tag] = (image["Size"], unique)
     return [(task, *by_tag.get(task.image_name, (None, None))) for task in tasks]
+
+
+# ---------------------------------------------------------------- images at scale (issue 11)
+
+
+def _images():
+    """images.py (context hashes, prune, save/load), imported late: it imports this module."""
+    from . import images
+
+    return images

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -146,10 +147,7 @@ def test_ctrl_c_cancels_queued_work_and_leaves_no_container(docker_engine, copy_
     root = copy_tasks("stormcloud-retrykit-58")
     for n in (1, 2):  # two more instances of the ~5 s eval, queued behind the first (-j 1)
         dest = root / f"stormcloud-retrykit-58{n}"
-        dest.mkdir()
-        for name in ("task.json", "eval_script.sh", "Dockerfile"):
-            (dest / name).write_bytes((root / "stormcloud-retrykit-58" / name).read_bytes())
-        (dest / "repo").symlink_to(root / "stormcloud-retrykit-58" / "repo")
+        shutil.copytree(root / "stormcloud-retrykit-58", dest)  # same context: same image
         record = json.loads((dest / "task.json").read_text())
         record["instance_id"] = dest.name
         (dest / "task.json").write_text(json.dumps(record))
