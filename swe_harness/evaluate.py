@@ -15,6 +15,7 @@ from importlib import resources
 
 from . import grading
 from . import patch as patchlib
+from .offline import offline_env
 from .task import DEFAULT_TIMEOUT_S, Task
 
 LOG_BYTES = 1 << 20  # eval output kept per evaluation (the tail)
@@ -124,6 +125,7 @@ def container_env(task: Task, options: EvalOptions) -> dict[str, str]:
         "SWE_WORKDIR": task.workdir, "SWE_TIMEOUT": str(eval_timeout(task, options)),
         "SWE_LOG_BYTES": str(LOG_BYTES), "TZ": "UTC", "PYTHONHASHSEED": "0", "PAGER": "cat",
         "TQDM_DISABLE": "1", "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        **offline_env(task.network),  # package managers fail fast without a network
     }
 
 
