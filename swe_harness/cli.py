@@ -67,11 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     va.add_argument("--build", choices=("never", "missing", "always"), default="missing")
     va.add_argument("-j", "--jobs", type=int, default=2, help="evaluations in parallel")
 
+    rep = sub.add_parser("report", help="write DIR/report.html from a run dir's report.jsonl")
+    rep.add_argument("run_dir", help="a --run-dir of `eval` (or a report .jsonl)")
+
     reap = sub.add_parser("reap", help="remove containers left by dead runs (or --all)")
     reap.add_argument("--all", action="store_true", help="every swe_harness container")
 
     args = parser.parse_args(argv)
-    commands = {"images": cmd_images, "eval": cmd_eval, "validate": cmd_validate, "reap": cmd_reap}
+    commands = {"images": cmd_images, "eval": cmd_eval, "validate": cmd_validate, "reap": cmd_reap,
+                "report": cmd_report}
     return commands[args.command](args)
 
 
@@ -408,4 +412,16 @@ def cmd_reap(args) -> int:
 
     removed = sandbox.reap(dead_only=not args.all)
     print(f"removed {removed} container(s)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report_page import ReportError, write
+
+    try:
+        path = write(args.run_dir)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
     return 0

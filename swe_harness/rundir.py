@@ -48,6 +48,7 @@ def report_line(task, result, reward: float | None, candidate: str,
     from . import logs
 
     line = result.report(reward)
+    line["repo"] = task.repo
     line["harness_version"] = harness_version()
     line["image_id"] = image_id
     line["patch_sha256"] = patch_sha256(candidate)
