@@ -81,7 +81,7 @@ def _swebench_parser(task) -> Callable | None:
     """swebench's parser for the task (by name, else by repo), or None when not installed."""
     try:
         import swebench.harness.log_parsers as parsers
-    except ImportError:
+    except Exception:  # not installed, or its own dependencies missing
         return None
     if task.log_parser:
         registry = getattr(parsers, "PARSER_REGISTRY", None)  # swebench 5

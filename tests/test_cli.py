@@ -1,7 +1,6 @@
 """``python -m swe_harness``: the same evaluation path as the plugin, from a shell."""
 
 import json
-import os
 import shutil
 import signal
 import socket
