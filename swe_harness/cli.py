@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from . import rewards, validation
-from .evaluate import EvalOptions, candidate_for, evaluate
+from .evaluate import EvalOptions, EvalResult, candidate_for, evaluate
 from .summary import EXPECTED_REWARD, PATCH_KINDS, summary_lines
 from .predictions import load_predictions
 from .task import load_tasks
@@ -133,6 +133,8 @@ EXIT_OK, EXIT_REWARD, EXIT_USAGE, EXIT_INPUT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 
 
 
 def _images_move_or_prune(args, tasks, console) -> int:
+    from rich.markup import escape
+
     from . import images, sandbox
 
     try:
@@ -156,10 +158,10 @@ def _images_move_or_prune(args, tasks, console) -> int:
             for name in removed:
                 console.print(f"  {name}", highlight=False)
     except (sandbox.InfraError, OSError) as exc:
-        console.print(f"[red]error: {exc}", highlight=False)
+        console.print(f"[red]error: {escape(str(exc))}", highlight=False)
         return 1
     except Exception as exc:  # docker SDK errors
-        console.print(f"[red]error: {type(exc).__name__}: {exc}", highlight=False)
+        console.print(f"[red]error: {type(exc).__name__}: {escape(str(exc))}", highlight=False)
         return 1
     return 0
 
@@ -169,7 +171,7 @@ def run_evaluations(jobs: list[tuple], options: EvalOptions, workers: int, title
     """Evaluate (task, candidate, kind) triples with a progress bar; report lines, sorted.
 
     ``on_line(line, candidate, result)`` sees each line as its evaluation ends. Ctrl-C (or
-    SIGTERM) cancels what is queued, removes this run's containers so running evaluations end
+    SIGTERM) cancels what is queued, removes this process's containers so running evaluations end
     at once, waits for them, and re-raises KeyboardInterrupt.
     """
     from rich.progress import Progress
@@ -195,10 +197,15 @@ def run_evaluations(jobs: list[tuple], options: EvalOptions, workers: int, title
                 pass
         progress.update(bar, description=title)
         pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="swe-eval")
-        futures = {pool.submit(evaluate, t, c, k, options, pm): (t, c) for t, c, k in jobs}
+        futures = {pool.submit(evaluate, t, c, k, options, pm): (t, c, k) for t, c, k in jobs}
         try:
             for future in as_completed(futures):
-                (task, candidate), result = futures[future], future.result()
+                task, candidate, kind = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # a hook or bug: this evaluation's error, not the run's
+                    result = EvalResult(task.instance_id, kind, "error", image=task.image_name,
+                                        error=f"{type(exc).__name__}: {exc}")
                 line = report_line(task, result, rewards.reward_for(task, result, pm), candidate,
                                    image_ids.get(task.image_name))
                 lines.append(line)
@@ -223,12 +230,12 @@ def _stop(pool: ThreadPoolExecutor, futures) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     running = [f for f in futures if not f.done()]
     for _ in range(120):
-        sandbox.quietly(sandbox.reap, sandbox.run_id())
+        sandbox.quietly(sandbox.remove_owned)
         running = [f for f in running if not f.done()]
         if not running:
             break
         wait(running, timeout=0.5)
-    sandbox.quietly(sandbox.reap, sandbox.run_id())
+    sandbox.quietly(sandbox.remove_owned)
 
 
 def _write_report(path: str | None, lines: list[dict]) -> None:
@@ -264,6 +271,7 @@ def _terminate_as_interrupt() -> None:
 
 def cmd_eval(args) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from .rundir import RunDir, RunDirError, harness_version, patch_sha256
@@ -273,7 +281,7 @@ def cmd_eval(args) -> int:
     input_problems = 0
     all_tasks, load_errors = load_tasks(args.tasks, args.image_template)
     for error in load_errors:
-        console.print(f"[red]error: {error}", highlight=False)
+        console.print(f"[red]error: {escape(str(error))}", highlight=False)
     input_problems += len(load_errors)
     wanted = _instance_ids(args.instance_ids)
     tasks = all_tasks if wanted is None else [t for t in all_tasks if t.instance_id in wanted]
@@ -282,19 +290,19 @@ def cmd_eval(args) -> int:
         if unknown_wanted:
             input_problems += 1
             console.print(f"[red]error: --instance-ids names {len(unknown_wanted)} unknown "
-                          f"instance(s): {', '.join(unknown_wanted[:10])}", highlight=False)
+                          f"instance(s): {escape(', '.join(unknown_wanted[:10]))}", highlight=False)
     kind, predictions, unknown, submitted, empty_ids = args.patch, None, [], None, []
     if kind not in PATCH_KINDS:
         predictions, errors = load_predictions(kind)
         for error in errors:
-            console.print(f"[red]error: {error}", highlight=False)
+            console.print(f"[red]error: {escape(str(error))}", highlight=False)
         input_problems += len(errors)
         kind = "model"
         unknown = sorted(set(predictions) - {t.instance_id for t in all_tasks})
         if unknown:
             input_problems += 1
             console.print(f"[red]error: {len(unknown)} prediction(s) name no loaded task: "
-                          + ", ".join(unknown[:10]), highlight=False)
+                          + escape(", ".join(unknown[:10])), highlight=False)
         submitted = [t.instance_id for t in tasks if t.instance_id in predictions]
         # as in SWE-bench, a blank patch is not evaluated: it is counted as "empty patch"
         empty_ids = [iid for iid in submitted if not predictions[iid].strip()]
@@ -307,7 +315,7 @@ def cmd_eval(args) -> int:
             run_dir.open({"kind": kind, "patch": args.patch, "tasks": args.tasks,
                           "harness_version": harness_version()}, args.resume)
         except RunDirError as exc:
-            console.print(f"[red]error: {exc}", highlight=False)
+            console.print(f"[red]error: {escape(str(exc))}", highlight=False)
             return EXIT_USAGE
         done = run_dir.finished()
         jobs_left = [j for j in jobs if done.get(j[0].instance_id) != patch_sha256(j[1])]
@@ -357,7 +365,7 @@ def cmd_eval(args) -> int:
     for line in lines:
         color = {"passed": "green", "error": "red"}.get(line["status"], "yellow")
         table.add_row(line["instance_id"], str(line["reward"]), f"[{color}]{line['status']}",
-                      f"{line['duration_s']['total']:.1f}")
+                      f"{line['duration_s'].get('total', 0):.1f}")
     if lines:
         console.print(table)
     for text in summary_lines(lines) if lines else ["no evaluations"]:
@@ -374,8 +382,9 @@ def cmd_eval(args) -> int:
         return EXIT_INTERRUPTED
     if input_problems:
         return EXIT_INPUT
-    latest = final_lines if not run_dir else list(
-        {line["instance_id"]: line for line in final_lines}.values())
+    current = {t.instance_id for t in tasks}
+    latest = [line for line in {l["instance_id"]: l for l in final_lines}.values()
+              if line["instance_id"] in current]
     if any(line["status"] == "error" for line in latest):
         return EXIT_ERROR
     if kind == "model":

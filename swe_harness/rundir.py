@@ -57,7 +57,7 @@ def report_line(task, result, reward: float | None, candidate: str,
     if result.status != "error":
         try:
             outcomes = logs.grade_from_log(task, getattr(result, "log", "") or result.log_tail)
-        except ValueError:  # a log parser we do not have
+        except Exception:  # a parser we lack, or one of swebench's failing: counts are optional
             outcomes = {}
     if counts is None and outcomes:
         counts = dict(Counter(status.lower() for status in outcomes.values()))

@@ -350,3 +350,19 @@ def _images():
     from . import images
 
     return images
+
+
+def remove_owned() -> int:
+    """Remove every container this process created (its ``swe_harness.owner`` label), running
+    or not: what an interrupted CLI run leaves. Returns how many were removed."""
+    import docker.errors
+
+    removed = 0
+    filters = {"label": [f"{LABEL}=1", f"{LABEL_OWNER}={owner()}"]}
+    for container in client().containers.list(all=True, filters=filters):
+        try:
+            container.remove(force=True, v=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    return removed
