@@ -3,6 +3,8 @@
 Public names only; Docker, torch, ray and nemo_rl are imported lazily where they are used.
 """
 
+__version__ = "0.2.0"  # first: spec.py keys the reward cache on it
+
 from .evaluate import EvalOptions, EvalResult, evaluate
 from .hookspecs import hookimpl, hookspec
 from .rewards import plugin_manager, reward_for
@@ -12,4 +14,3 @@ __all__ = [
     "EvalOptions", "EvalResult", "Task", "TaskError", "evaluate", "hookimpl", "hookspec",
     "load_tasks", "plugin_manager", "reward_for",
 ]
-__version__ = "0.1.0"

@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     va.add_argument("tasks", nargs="+", help="task sources")
     va.add_argument("--repeat", type=int, default=3, help="gold runs per task (flakiness)")
     va.add_argument("--valid-ids", help="write the ids of valid tasks here, one per line")
+    va.add_argument("--validated", metavar="OUT.jsonl",
+                    help="write the valid tasks with their FAIL_TO_PASS/PASS_TO_PASS lists")
     va.add_argument("--report", help="JSONL report, one line per evaluation")
     va.add_argument("--timeout", type=float, help="eval timeout override (seconds)")
     va.add_argument("--build", choices=("never", "missing", "always"), default="missing")
@@ -413,6 +415,9 @@ def cmd_validate(args) -> int:
     if args.valid_ids:
         valid = validation.write_valid_ids(args.valid_ids, classes)
         console.print(f"{len(valid)}/{len(classes)} valid ids written to {args.valid_ids}")
+    if args.validated:
+        valid = validation.write_validated_tasks(args.validated, tasks, lines, classes)
+        console.print(f"{len(valid)} validated tasks with their test lists written to {args.validated}")
     return 0 if classes and all(label == "valid" for label, _ in classes.values()) else 1
 
 

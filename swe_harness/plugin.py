@@ -38,6 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--swe-report", metavar="PATH", help="write one JSON line per evaluation")
     group.addoption("--swe-valid-ids", metavar="PATH",
                     help="with --swe-validate: write the ids of valid tasks, one per line")
+    group.addoption("--swe-validated", metavar="PATH",
+                    help="with --swe-validate: write the valid tasks with their derived "
+                         "FAIL_TO_PASS/PASS_TO_PASS lists (JSONL the loader reads)")
     group.addoption("--swe-timeout", type=float, metavar="S",
                     help="eval timeout in seconds (default: the task's, else 1800)")
     group.addoption("--swe-no-cache", action="store_true",
@@ -237,7 +240,7 @@ def run_cache_dir(config: pytest.Config) -> str | None:
 
 def explain(task: Task, result: EvalResult, reward: float | None, what: str) -> str:
     lines = [f"{task.instance_id}: {what}, got reward {reward} (status {result.status}, "
-             f"patch {result.patch}, exit code {result.exit_code}, apply {result.apply_method})"]
+             f"patch {result.kind}, exit code {result.exit_code}, apply {result.apply_method})"]
     if result.error:
         lines.append(f"error: {result.error}")
     if result.detail:
@@ -283,3 +286,8 @@ class ReportWriter:
             if path:
                 valid = validation.write_valid_ids(path, classes)
                 terminalreporter.write_line(f"{len(valid)}/{len(classes)} valid ids written to {path}")
+            path = self.config.getoption("swe_validated")
+            if path:
+                tasks, _ = load_tasks(self.config.getoption("swe_tasks"))
+                valid = validation.write_validated_tasks(path, tasks, self.lines, classes)
+                terminalreporter.write_line(f"{len(valid)} validated tasks written to {path}")

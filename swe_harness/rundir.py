@@ -52,7 +52,7 @@ def report_line(task, result, reward: float | None, candidate: str,
     line["harness_version"] = harness_version()
     line["image_id"] = image_id
     line["patch_sha256"] = patch_sha256(candidate)
-    counts = getattr(result, "test_counts", None)
+    counts = getattr(result, "test_counts", None) or None  # {}: the evidence had no tests
     outcomes = {}
     if result.status != "error":
         try:

@@ -75,7 +75,7 @@ def client():
 
 
 def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
-    """The task's image, present locally.
+    """The id of the task's image, present locally.
 
     ``never``: local images only. ``missing``: local, else pull, else build from the task's
     Dockerfile. ``always``: build once per run (a task without a Dockerfile is pulled).
@@ -91,7 +91,7 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     # an image the harness built from an older build context (the task was edited) is rebuilt
     stale = policy == "missing" and _images().stale(task)
     if policy != "always" and not stale and _has_image(name):
-        return name
+        return image_id(name)
     if policy == "never":
         raise InfraError(f"image {name} is not present locally and the build policy is 'never'")
     LOCK_DIR.mkdir(parents=True, exist_ok=True)
@@ -100,10 +100,10 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
         built_marker = LOCK_DIR / f"{key}.{run_id()}.built"
         stale = stale and _images().stale(task)  # another worker may have rebuilt it
         if _has_image(name) and not stale and (policy != "always" or built_marker.exists()):
-            return name
+            return image_id(name)
         try:
             if policy == "missing" and not stale and _pulled(name, log):
-                return name
+                return image_id(name)
             if not task.build_context:
                 raise InfraError(f"image {name} is not present locally, cannot be pulled, and "
                                  "the task has no Dockerfile to build it from")
@@ -114,7 +114,7 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
             raise InfraError(f"image {name} failed to build: {exc.msg}\n{tail[-2000:]}") from exc
         except docker.errors.APIError as exc:
             raise InfraError(f"image {name} is not available: {exc}") from exc
-    return name
+    return image_id(name)
 
 
 def _pulled(name: str, log) -> bool:
@@ -248,6 +248,54 @@ class Container:
         self._container = None
 
 
+@dataclass
+class RunOutput:
+    """How one evaluation container ended, as the harness saw it from outside."""
+
+    exit_code: int | None  # None: still running at the client deadline (then killed)
+    outputs: dict[str, bytes]  # the runner's /swe/out, from its last stdout line
+    oom_killed: bool
+    durations: dict[str, float]  # setup (create + start) and teardown, in seconds
+
+
+# Inputs up to this size (base64 of the gzipped tar) travel in an environment variable of the
+# create call; Linux caps one variable at 128 KiB. Larger ones are copied in with put_archive.
+INLINE_INPUT_BYTES = 96 * 1024
+UNPACK_AND_RUN = ["bash", "-c", 'mkdir -p /swe && printf %s "$SWE_INPUT" | base64 -d | '
+                  'tar --no-same-owner -xzf - -C / && unset SWE_INPUT && exec bash /swe/run.sh']
+
+
+def run_spec(spec, labels: dict[str, str]) -> RunOutput:
+    """One fresh container for one evaluation spec: create (by image id), start, wait, read the
+    runner's last line, remove. Five engine calls; errors propagate to the caller."""
+    import base64
+
+    started = time.monotonic()
+    archive = make_tar(spec.tar_files(), gzip=True)
+    inline = len(archive) <= INLINE_INPUT_BYTES
+    environment = dict(spec.environment)
+    if inline:  # inputs ride in the create call: no separate copy into the container
+        environment["SWE_INPUT"] = base64.b64encode(archive).decode()
+    container = Container(spec.image_id, UNPACK_AND_RUN if inline else ["bash", "/swe/run.sh"],
+                          spec.workdir, labels={**labels}, network=spec.network,
+                          environment=environment,
+                          limits=Limits(memory=spec.memory, pids=spec.pids))
+    try:
+        container.create()
+        if not inline:
+            container.put_archive(archive)
+        container.start()
+        setup = time.monotonic() - started
+        exit_code = container.wait(spec.timeout_s + 60)
+        outputs = container.last_line_archive() if exit_code is not None else {}
+        oom = exit_code is not None and "result" not in outputs and container.oom_killed()
+    finally:
+        teardown = time.monotonic()
+        container.remove()
+    return RunOutput(exit_code, outputs, oom, {"setup": round(setup, 3),
+                                               "teardown": round(time.monotonic() - teardown, 3)})
+
+
 def read_tar(data: bytes) -> dict[str, bytes]:
     """Regular files of a (possibly gzipped) tar, by their path below its top directory."""
     out = {}
@@ -270,12 +318,12 @@ def make_tar(files: dict[str, bytes | str], gzip: bool = False) -> bytes:
         for path, content in sorted(files.items()):
             if path.endswith("/"):
                 info = tarfile.TarInfo(path.rstrip("/"))
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o777, now
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
                 tar.addfile(info)
                 continue
             data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(path)
-            info.size, info.mode, info.mtime = len(data), 0o755, now
+            info.size, info.mode, info.mtime = len(data), 0o644, now
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
@@ -307,7 +355,7 @@ def reap(run: str | None = None, dead_only: bool = True) -> int:
 
     filters = {"label": [f"{LABEL}=1"] + ([f"{LABEL_RUN}={run}"] if run else [])}
     removed = 0
-    for container in client().containers.list(all=True, filters=filters):
+    for container in client().containers.list(all=True, filters=filters, ignore_removed=True):
         if run is None and dead_only and _owner_alive(container.labels.get(LABEL_OWNER, "")):
             continue
         try:

@@ -52,10 +52,9 @@ class Task:
     timeout_s: float | None = None
     network: bool = False
     build_context: str | None = None  # directory holding the task's Dockerfile
+    fail_to_pass: tuple[str, ...] = ()  # tests that must pass with the fix and fail without
+    pass_to_pass: tuple[str, ...] = ()  # tests that must pass both ways
     source: str = ""
-    # SWE-bench-style per-test lists (node ids as the log parser names them); empty when unknown
-    fail_to_pass: tuple[str, ...] = ()
-    pass_to_pass: tuple[str, ...] = ()
     # how to read per-test outcomes from the eval log (see logs.py): a parser name such as
     # "parse_log_pytest", or "" for the repo's default
     log_parser: str = ""
@@ -233,12 +232,6 @@ def task_from_record(record: Any, source: str, build_context: str | None = None,
             eval_script = sbf.generated_eval_script(record)
         except ValueError as exc:
             raise TaskError(source, str(exc), iid, "eval_script") from None
-    lists = {}
-    for name in sbf.SWEBENCH_FIELDS:
-        try:
-            lists[name] = sbf.parse_test_list(record.get(name))
-        except ValueError as exc:
-            raise TaskError(source, str(exc), iid, name) from None
     image = text("image_name") or text("image")
     if not image and swebench:
         try:
@@ -256,7 +249,8 @@ def task_from_record(record: Any, source: str, build_context: str | None = None,
     network = record.get("network", False)
     if not isinstance(network, bool):
         raise TaskError(source, "must be true or false", iid, "network")
-    known = {"instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
+    lists = {name: _test_list(record, name, source, iid) for name in ("FAIL_TO_PASS", "PASS_TO_PASS")}
+    known = {"build_context", "FAIL_TO_PASS", "PASS_TO_PASS", "fail_to_pass", "pass_to_pass", "instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
              "test_patch", "fix_patch", "eval_script", "image_name", "image", "test_files",
              "workdir", "timeout", "timeout_s", "network", "log_parser", *sbf.SWEBENCH_FIELDS}
     return Task(
@@ -273,10 +267,35 @@ def task_from_record(record: Any, source: str, build_context: str | None = None,
         workdir=text("workdir", default="/testbed" if swebench else "/workspace"),
         timeout_s=float(timeout) if timeout is not None else None,
         network=network,
-        build_context=build_context,
-        source=source,
+        build_context=build_context or _build_context(record, source, iid),
         fail_to_pass=lists["FAIL_TO_PASS"],
         pass_to_pass=lists["PASS_TO_PASS"],
+        source=source,
         log_parser=text("log_parser"),
         extra={k: v for k, v in record.items() if k not in known},
     )
+
+
+def _test_list(record: dict, name: str, source: str, iid: str) -> tuple[str, ...]:
+    """``FAIL_TO_PASS``/``PASS_TO_PASS`` (or lower case): a list of test ids, or its JSON text."""
+    value = record.get(name, record.get(name.lower()))
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise TaskError(source, f"not a JSON list: {exc.msg}", iid, name) from exc
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TaskError(source, "must be a list of test ids", iid, name)
+    return tuple(value)
+
+
+def _build_context(record: dict, source: str, iid: str) -> str | None:
+    """A record's own ``build_context``: the task dir whose Dockerfile builds its image."""
+    value = record.get("build_context")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not (Path(value) / "Dockerfile").is_file():
+        raise TaskError(source, "must name a directory holding a Dockerfile", iid, "build_context")
+    return value

@@ -124,7 +124,7 @@ def harness_containers(client, run: str | None = None) -> list:
     from swe_harness import sandbox
 
     labels = [f"{sandbox.LABEL}=1"] + ([f"{sandbox.LABEL_RUN}={run}"] if run else [])
-    return client.containers.list(all=True, filters={"label": labels})
+    return client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
 
 
 def diff(path: str, old: str | None, new: str | None) -> str:

@@ -109,7 +109,8 @@ def test_1_package_rewriting_a_test_file_before_pytest_collects_it(calc):
     task = variant(calc, eval_script="#!/bin/bash\nset -e\ncd /workspace\npython -m pytest "
                                      "tests/test_ops.py::TestSub::test_sub tests/test_add.py -xvs\n")
     result = assert_no_reward(task, at_import(REWRITE_TESTS_AT_IMPORT))
-    assert "test files or a conftest.py changed during the eval" in (result.detail or "")
+    # the test files belong to root: the write fails, the hidden test runs as written
+    assert result.tests.get("tests/test_add.py::TestAdd::test_add") != "passed", result.tests
 
 
 # ------------------------------------------------------------------ 4-6: how tests are collected
@@ -155,7 +156,7 @@ def test_6_test_settings_written_at_run_time_by_the_build(calc):
     task = variant(calc, eval_script="#!/bin/bash\nset -e\ncd /workspace\n" + REINSTALL
                    + "python -m pytest tests/test_ops.py -xvs\n")
     result = assert_no_reward(task, edit("setup.py", hidden + REPO["setup.py"]))
-    assert "changed during the eval" in (result.detail or ""), result.detail
+    assert result.tests.get("tests/test_ops.py::TestSub::test_add_small") == "failed", result.tests
 
 
 @pytest.mark.parametrize("cleanup", ["", "\n\ndef pytest_unconfigure(config):\n"
@@ -262,7 +263,8 @@ def test_7_build_step_rewriting_the_installed_test_runner(calc_plain):
     task = variant(calc_plain, eval_script="#!/bin/bash\nset -e\ncd /workspace\n" + REINSTALL
                    + "python -m pytest tests/test_plain.py -v\n")
     result = assert_no_reward(task, edit("setup.py", hidden + REPO["setup.py"]))
-    assert "installed files" in (result.detail or ""), result.detail
+    # pytest's files belong to root: the rewrite fails and the failing test is seen to fail
+    assert result.tests.get("tests/test_plain.py::test_add") == "failed", result.tests
 
 
 def test_7_code_under_test_ends_the_session_with_success(calc_plain):
@@ -407,7 +409,7 @@ def test_9_reaching_the_eval_script_outside_the_repo(calc, target):
                  if not target.startswith("/") else
                  f"--- {target}\n+++ {target}\n@@ -1,2 +1,2 @@\n #!/bin/bash\n-x\n+exit 0\n")
     result = assert_no_reward(calc, candidate, ("rejected",))
-    assert "outside the repository" in result.detail
+    assert "outside the repository" in result.detail or "is protected" in result.detail
 
 
 def test_9_code_under_test_rewriting_the_scripts_at_run_time(calc):
@@ -480,11 +482,9 @@ def test_package_forcing_the_exit_status_through_gc(calc):
     assert result.exit_code == 0 and result.detail  # caught by the evidence, not the status
 
 
-@pytest.mark.xfail(strict=True, reason="in-process: code under test that knows pytest's internals "
-                   "can register an outermost hookwrapper through gc and erase every failure "
-                   "before any hook (ours included) sees it; no evidence gathered inside the same "
-                   "interpreter can tell (documented residual risk)")
 def test_package_erasing_failures_through_gc(calc):
+    """An outermost hookwrapper registered through gc erases every failure before any hook sees
+    it; the plugin registered by the code under test after the session started gives it away."""
     code = gc_plugin("    import pytest\n\n"
                      "    @pytest.hookimpl(hookwrapper=True, tryfirst=True)\n"
                      "    def pytest_runtest_makereport(self, item, call):\n"
@@ -494,7 +494,8 @@ def test_package_erasing_failures_through_gc(calc):
                      "        yield\n\n"
                      "    def pytest_sessionfinish(self, session):\n"
                      "        session.exitstatus = 0\n")
-    assert_no_reward(calc, at_import(code), ("failed",))
+    result = assert_no_reward(calc, at_import(code), ("failed",))
+    assert "a plugin registered from the code under test" in (result.detail or ""), result.detail
 
 
 def test_no_container_left_behind(calc):

@@ -46,9 +46,33 @@ def test_images_list_reports_unique_sizes(docker_engine, bundled_tasks, tmp_path
     assert f"{len(bundled_tasks)} task images" in run.stdout and "shared layers" in run.stdout
 
 
-def test_reap_runs(docker_engine, tmp_path):
-    run = cli("reap", cwd=tmp_path)
-    assert run.returncode == 0 and "removed" in run.stdout
+def test_reap_removes_containers_of_dead_owners_only(docker_engine, bundled_tasks, tmp_path):
+    import uuid
+
+    from swe_harness import sandbox
+
+    image = bundled_tasks["brightline-semverlite-7"].image_name
+    run = f"cli-reap-{uuid.uuid4().hex[:6]}"
+    dead_pid = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True).stdout.strip()
+    common = {sandbox.LABEL: "1", sandbox.LABEL_RUN: run}
+    dead = docker_engine.containers.create(image, "true", labels={
+        **common, sandbox.LABEL_OWNER: f"{sandbox.socket.gethostname()}:{dead_pid}"})
+    alive = docker_engine.containers.create(image, "true", labels={
+        **common, sandbox.LABEL_OWNER: sandbox.owner()})
+    try:
+        reaped = cli("reap", cwd=tmp_path)
+        assert reaped.returncode == 0, reaped.stderr
+        left = {c.id for c in docker_engine.containers.list(
+            all=True, filters={"label": f"{sandbox.LABEL_RUN}={run}"}, ignore_removed=True)}
+        assert left == {alive.id}
+        count = int(reaped.stdout.split("removed ")[1].split()[0])
+        assert count >= 1
+    finally:
+        for container in (dead, alive):
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
 
 
 README_PATCH = ("diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n"

@@ -1,118 +1,166 @@
-"""Grading on strings: runner fields, evidence, statuses."""
+"""Grading on strings: runner fields, streamed evidence, per-test lists, who may say error."""
 
 import json
 
 import pytest
 
-from swe_harness.grading import (grade, parse_result, pytest_evidence, runner_kind,
-                                 summary_evidence, unittest_evidence)
+from swe_harness.grading import (grade, listed_tests_problem, normalize_test_id, parse_result,
+                                 pytest_evidence, runner_kind, summary_evidence, outcome_counts)
 
 DONE = {"phase": "done", "t_apply_end": "10.0", "t_eval_end": "12.0"}
+OK = {**DONE, "eval_exit_code": "0"}
 
 
-def rec(pid=1, event="finish", **counts):
-    return json.dumps({"pid": pid, "event": event, "exitstatus": 0, "passed": 1, **counts})
+def session(*tests, pid=1, session_no=1, finish=True, collected=None, **finish_fields):
+    """The records one pytest session streams: start, collected ids, each test, finish."""
+    ids = [t for t, _ in tests] if collected is None else collected
+    lines = [{"pid": pid, "session": session_no, "event": "start"},
+             {"pid": pid, "session": session_no, "event": "collected", "ids": ids}]
+    lines += [{"pid": pid, "session": session_no, "event": "test", "id": t, "outcome": o}
+              for t, o in tests]
+    if finish:
+        lines.append({"pid": pid, "session": session_no, "event": "finish", "exitstatus": 0,
+                      "problems": [], **finish_fields})
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+PASSING = session(("t.py::test_a", "passed"), ("t.py::test_b", "passed"))
 
 
 @pytest.mark.parametrize("fields,exit_code,status", [
     ({**DONE, "eval_exit_code": "1"}, 1, "failed"),
     ({**DONE, "eval_exit_code": "124", "t_eval_end": "40.0"}, 124, "timeout"),
     ({**DONE, "eval_exit_code": "124"}, 124, "failed"),  # the script's own 124, well in time
-    ({**DONE, "eval_exit_code": "0"}, 1, "error"),  # forged record: the container says 1
     ({"phase": "patch_failed"}, 0, "patch_failed"),
-    ({"phase": "test_patch_failed"}, 0, "error"),
+    ({"phase": "rejected", "rejected_paths": "conftest.py"}, 0, "rejected"),
+    ({"phase": "test_patch_failed"}, 0, "error"),  # does not apply to its own base: the task
+    ({"phase": "test_patch_blocked"}, 0, "failed"),  # applies to the base: the candidate's doing
     ({"error": "workdir /x does not exist in the image"}, 3, "error"),
-    ({}, 137, "error"),  # runner died: killed from outside
+    ({}, 137, "error"),  # no result and SIGKILL of init: only the engine can do that
     ({}, None, "timeout"),  # the client-side deadline passed
 ])
 def test_grade_statuses(fields, exit_code, status):
     assert grade(fields, exit_code, timeout_s=30).status == status
 
 
+@pytest.mark.parametrize("fields,exit_code,oom", [
+    ({}, 0, False),  # the result never came back (a flood, a full disk)
+    ({}, 1, False),
+    ({}, 137, True),  # the eval used all the memory
+    ({"phase": "apply"}, 0, False),
+    ({**DONE, "eval_exit_code": "zero"}, 0, False),  # malformed
+    ({"phase": "done", "eval_exit_code": "0"}, 0, False),  # times missing
+])
+def test_what_the_judged_can_cause_is_failed_never_error(fields, exit_code, oom):
+    verdict = grade(fields, exit_code, 30, runner="pytest", records=PASSING, oom_killed=oom)
+    assert verdict.status == "failed", verdict
+
+
+def test_parse_result_reads_key_value_lines():
+    assert parse_result("a=1\nb=x=y\nnoise\n") == {"a": "1", "b": "x=y"}
+
+
 def test_pass_needs_pytest_evidence():
-    ok = {**DONE, "eval_exit_code": "0"}
-    assert grade(ok, 0, 30, runner="pytest", pytest_records=rec()).status == "passed"
-    early = grade(ok, 0, 30, runner="pytest", pytest_records=rec(event="start"))
+    assert grade(OK, 0, 30, runner="pytest", records=PASSING).status == "passed"
+    early = grade(OK, 0, 30, runner="pytest", records=session(("t.py::a", "passed"), finish=False))
     assert (early.status, early.evidence) == ("failed", "pytest")
-    assert "before its session finished" in early.detail
-    assert grade(ok, 0, 30, runner="pytest", pytest_records="").status == "failed"
+    assert "before its run finished" in early.detail
+    assert grade(OK, 0, 30, runner="pytest", records="").status == "failed"
 
 
-def test_test_files_changed_during_the_eval_is_no_pass():
-    fields = {**DONE, "eval_exit_code": "0", "tests_modified": "1"}
-    verdict = grade(fields, 0, 30, runner="pytest", pytest_records=rec())
-    assert (verdict.status, verdict.detail) == ("failed", "the task's test files or a conftest.py changed during the eval")
+@pytest.mark.parametrize("records,why", [
+    (session(("t.py::a", "passed"), ("t.py::b", "failed")), "1 failed"),
+    (session(("t.py::a", "passed"), collected=["t.py::a", "t.py::b"]), "every collected test"),
+    (session(("t.py::a", "passed"), problems=["replaced _pytest.runner:call_and_report"]),
+     "altered"),
+    (session(("t.py::a", "passed"), skips_from_code=1), "failed"),
+    (session(("t.py::a", "passed")) + session(("t.py::a", "passed")).splitlines()[-1] + "\n",
+     "end twice"),
+    (session(("t.py::a", "skipped")), "no test ran"),
+    (session(("t.py::a", "passed"), exitstatus=1), "non-zero"),
+    ('{"pid": 1, "session": 1, "event": "finish", "exitstatus": 0}\n', "never started"),
+    ("not json\n", "unreadable"),
+])
+def test_pytest_evidence_refusals(records, why):
+    evidence = pytest_evidence(records)
+    assert why in evidence.problem
 
 
-def test_pass_needs_unittest_summary():
-    ok = {**DONE, "eval_exit_code": "0"}
-    log = "test_a ... ok\n\n----------------------------------------------------------------------\nRan 3 tests in 0.01s\n\nOK\n"
-    records = "\n".join([urec(event="start"), urec()])
-    assert grade(ok, 0, 30, runner="summary", log=log, pytest_records=records).status == "passed"
-    assert grade(ok, 0, 30, runner="summary", log="all good\n",
-                 pytest_records=records).status == "failed"
-    forged = grade(ok, 0, 30, runner="summary", log=log)  # printed, but no run was recorded
+def test_a_failure_once_streamed_cannot_be_taken_back():
+    """A forged 'passed' record for the same test after the real 'failed' one: the worse wins."""
+    records = session(("t.py::a", "failed"))
+    forged = json.dumps({"pid": 1, "session": 1, "event": "test", "id": "t.py::a",
+                         "outcome": "passed"}) + "\n"
+    assert pytest_evidence(records + forged).tests == {"t.py::a": "failed"}
+
+
+def test_collect_only_and_version_runs_are_not_test_runs():
+    collect = json.dumps({"pid": 2, "session": 1, "event": "start", "collect_only": True}) + "\n"
+    assert grade(OK, 0, 30, runner="pytest", records=collect + PASSING).status == "passed"
+
+
+def test_test_files_changed_or_imports_changed_during_the_eval_is_no_pass():
+    modified = grade({**OK, "tests_modified": "1"}, 0, 30, runner="pytest", records=PASSING)
+    assert (modified.status, modified.detail) == (
+        "failed", "the task's test files or a conftest.py changed during the eval")
+    imports = grade({**OK, "import_changes": "a .pth that runs code: x.pth; "}, 0, 30,
+                    runner="pytest", records=PASSING)
+    assert imports.status == "failed" and "import machinery" in imports.detail
+
+
+def urec(event, run=1, pid=1, **fields):
+    return json.dumps({"runner": "unittest", "pid": pid, "run": run, "event": event, **fields})
+
+
+UNITTEST_LOG = ("test_a ... ok\n\n" + "-" * 70 + "\nRan 3 tests in 0.01s\n\nOK\n")
+UNITTEST_RECORDS = "\n".join([urec("start"), urec("test", id="m.C.test_a", outcome="passed"),
+                              urec("finish", tests_run=3, failures=0, errors=0)])
+
+
+def test_pass_needs_unittest_summary_and_recorder():
+    assert grade(OK, 0, 30, runner="summary", log=UNITTEST_LOG,
+                 records=UNITTEST_RECORDS).status == "passed"
+    assert grade(OK, 0, 30, runner="summary", log="all good\n",
+                 records=UNITTEST_RECORDS).status == "failed"
+    forged = grade(OK, 0, 30, runner="summary", log=UNITTEST_LOG)  # printed, never recorded
     assert (forged.status, forged.evidence) == ("failed", "summary")
-    unknown = grade(ok, 0, 30, runner="none")
+    unknown = grade(OK, 0, 30, runner="none")
     assert (unknown.status, unknown.evidence) == ("passed", "none")
 
 
-def urec(pid=1, run=1, event="finish", **counts):
-    return json.dumps({"runner": "unittest", "pid": pid, "run": run, "event": event,
-                       "tests_run": 2, "failures": 0, "errors": 0, **counts})
-
-
-@pytest.mark.parametrize("records,ok", [
-    ([urec(event="start"), urec()], True),
-    ([urec(event="start")], False),  # os._exit during the run
-    ([urec(failures=1)], False),
-    ([urec(unexpected_successes=1)], False),
-    ([urec(tests_run=0)], False),
-    ([urec(), urec(altered=["TestCase.assertEqual"])], False),
-    ([urec(), urec()], False),  # one run ending twice: forged
-    ([rec()], False),  # pytest's records are not unittest's
-    ([], False),
-])
-def test_unittest_evidence(records, ok):
-    assert unittest_evidence("\n".join(records))[0] is ok
-
-
-@pytest.mark.parametrize("records,ok", [
-    ([rec()], True),
-    ([rec(), rec()], False),  # a second 'finish' for one process: appended by the code under test
-    ([rec(altered=["TestCase.assertEqual"])], False),
-    ([rec(), urec(failures=3)], True),  # unittest records are not pytest's
-    ([rec(passed=0)], False),  # nothing ran
-    ([rec(failed=1)], False),  # a report hook rewrote a failure into a pass
-    ([rec(errors=1)], False),
-    ([rec(exitstatus=5)], False),
-    ([rec(event="start")], False),
-    ([rec(1), rec(2, event="start")], False),  # a second pytest process never finished
-    ([rec(1), rec(2)], True),
-    ([rec(foreign_conftests=["./conftest.py"])], False),  # written at run time, then loaded
-    ([rec(collected=3, ran=3, passed=3)], True),
-    ([rec(collected=3, ran=1)], False),  # pytest.exit(returncode=0) after the first test
-    (["not json"], False),
-])
-def test_pytest_evidence(records, ok):
-    assert pytest_evidence("\n".join(records))[0] is ok
-
-
-def test_summary_evidence():
-    assert summary_evidence("Ran 2 tests in 0.1s\n\nOK (skipped=1)\n")[0]
-    assert not summary_evidence("Ran 0 tests in 0.000s\n\nOK\n")[0]
-    assert not summary_evidence("Ran 2 tests in 0.1s\n\nFAILED (failures=1)\n")[0]
+def test_summary_needs_ok_after_the_last_run():
+    log = UNITTEST_LOG + "\nRan 2 tests in 0.01s\n\nFAILED (failures=1)\n"
+    assert summary_evidence(log, UNITTEST_RECORDS).problem
 
 
 @pytest.mark.parametrize("script,kind", [
-    ("set -e\npytest tests/a.py -xvs\n", "pytest"),
-    ("python -m pytest -q\n", "pytest"),
-    ("python3 -m unittest -v tests.test_a\n", "summary"),
-    ("# pytest is not used\nmake check\n", "none"),
+    ("pytest tests/x.py", "pytest"), ("python -m pytest -x", "pytest"),
+    ("python3.11 -m py.test", "pytest"), ("python -m unittest -v t", "summary"),
+    ("./runtests.py admin", "summary"), ("make check", "none"), ("# pytest\nmake", "none"),
 ])
 def test_runner_kind(script, kind):
     assert runner_kind(script) == kind
 
 
-def test_parse_result_last_value_wins():
-    assert parse_result("a=1\nb=x=y\na=2\nnoise\n") == {"a": "2", "b": "x=y"}
+def test_listed_tests_must_run_and_pass():
+    records = session(("tests/t.py::test_fix", "passed"), ("tests/t.py::test_old", "passed"))
+    lists = dict(fail_to_pass=["tests/t.py::test_fix"], pass_to_pass=["tests/t.py::test_old"])
+    assert grade(OK, 0, 30, runner="pytest", records=records, **lists).status == "passed"
+    deselected = session(("tests/t.py::test_old", "passed"))
+    verdict = grade(OK, 0, 30, runner="pytest", records=deselected, **lists)
+    assert verdict.status == "failed" and "did not run: tests/t.py::test_fix" in verdict.detail
+    xfail = session(("tests/t.py::test_fix", "xfailed"), ("tests/t.py::test_old", "passed"))
+    assert "xfailed" in grade(OK, 0, 30, runner="pytest", records=xfail, **lists).detail
+
+
+def test_unittest_ids_in_every_spelling_match():
+    assert normalize_test_id("test_a (pkg.mod.C)") == "pkg.mod.C.test_a"
+    assert normalize_test_id("test_a (pkg.mod.C.test_a)") == "pkg.mod.C.test_a"
+    assert listed_tests_problem({"pkg.mod.C.test_a": "passed"}, ["test_a (pkg.mod.C)"], []) == ""
+
+
+def test_counts_for_shaped_rewards():
+    tests = {"a": "passed", "b": "failed", "c": "passed"}
+    assert outcome_counts(tests, ["a", "b"], ["c"]) == {
+        "passed": 2, "failed": 1, "fail_to_pass_total": 2, "fail_to_pass_passed": 1,
+        "pass_to_pass_total": 1, "pass_to_pass_passed": 1}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from swe_harness.evaluate import EvalOptions, container_env
+from swe_harness.evaluate import EvalOptions
 from swe_harness.offline import OFFLINE_ENV, offline_env
 from swe_harness.task import load_tasks
 
@@ -12,9 +12,15 @@ BENCH_TASK = ROOT / "benchmarks" / "tasks" / "tidyargs-pipinstall-1"
 
 
 def test_only_evaluations_without_network_get_the_offline_settings():
+    from dataclasses import replace
+
+    from swe_harness.spec import build_spec
+
     (task,), _ = load_tasks([BENCH_TASK])
-    env = container_env(task, EvalOptions())
+    env = dict(build_spec(task, "", EvalOptions(), "sha256:0").environment)
     assert env["PIP_RETRIES"] == "0" and env["UV_OFFLINE"] == "1"
+    online = dict(build_spec(replace(task, network=True), "", EvalOptions(), "sha256:0").environment)
+    assert "PIP_RETRIES" not in online
     assert offline_env(True) == {} and offline_env(False) == OFFLINE_ENV
     # an image's own file:// index must keep working: pip's index is not switched off
     assert "PIP_NO_INDEX" not in OFFLINE_ENV

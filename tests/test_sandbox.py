@@ -26,7 +26,7 @@ RUN git init -q && git -c user.name=t -c user.email=t@t commit -q --allow-empty 
 
 def containers_of(run: str):
     return sandbox.client().containers.list(
-        all=True, filters={"label": [f"{sandbox.LABEL_RUN}={run}"]})
+        all=True, filters={"label": [f"{sandbox.LABEL_RUN}={run}"]}, ignore_removed=True)
 
 
 @pytest.fixture(scope="module")

@@ -58,7 +58,7 @@ def test_malformed_patch_is_patch_failed(calc):
 
 def test_text_that_is_no_diff_is_rejected_without_a_container(calc):
     result = evaluate(calc, "please fix the bug, thanks")
-    assert (result.status, result.detail) == ("rejected", "not a unified diff")
+    assert (result.status, result.detail) == ("rejected", "not a diff")
 
 
 @pytest.mark.parametrize("candidate", ["", "\n  \n"])

@@ -2,7 +2,8 @@
 
 import pytest
 
-from swe_harness.validation import checks, classify, classify_all, write_valid_ids
+from swe_harness.validation import (checks, classify, classify_all, derive_test_lists,
+                                    write_valid_ids)
 
 
 def line(patch, status, iid="a-b-1", error=None):
@@ -67,3 +68,39 @@ def test_invalid_task_explains_which_check(pytester, docker_engine, bundled_task
     result = pytester.runpytest("--swe-tasks", str(root), "--swe-validate")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"*{iid} is invalid: empty passes*", "*empty: expected 0.0*"])
+
+
+def test_derive_test_lists_from_gold_and_empty_runs():
+    gold = {"t::fix": "passed", "t::old": "passed", "t::flaky": "passed", "t::skip": "skipped"}
+    lines = [{**line("gold", "passed"), "tests": gold},
+             {**line("gold", "passed"), "tests": {**gold, "t::flaky": "failed"}},
+             {**line("empty", "failed"), "tests": {"t::fix": "failed", "t::old": "passed",
+                                                   "t::flaky": "passed"}}]
+    assert derive_test_lists(lines) == (["t::fix"], ["t::old"])
+    assert derive_test_lists(lines[:2]) == ([], [])  # no empty run: nothing to compare
+
+
+@pytest.mark.docker
+def test_validate_writes_a_task_set_graded_per_test(docker_engine, bundled_tasks, copy_tasks,
+                                                    tmp_path):
+    """validate → JSONL with FAIL_TO_PASS/PASS_TO_PASS → the loader reads it → eval grades
+    per test: gold still passes."""
+    import json
+    import subprocess
+    import sys
+
+    from swe_harness import evaluate, load_tasks, reward_for
+
+    root = copy_tasks("brightline-semverlite-7")
+    out = tmp_path / "validated.jsonl"
+    run = subprocess.run([sys.executable, "-m", "swe_harness", "validate", str(root), "--repeat", "1",
+                          "--validated", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    record = json.loads(out.read_text())
+    assert record["FAIL_TO_PASS"] and all("test_precedence.py::" in t for t in record["FAIL_TO_PASS"])
+    assert len(record["FAIL_TO_PASS"]) + len(record["PASS_TO_PASS"]) == 13
+    (task,), errors = load_tasks([out])
+    assert not errors and task.fail_to_pass == tuple(record["FAIL_TO_PASS"])
+    gold = evaluate(task, task.gold_candidate, "gold")
+    assert (gold.status, reward_for(task, gold)) == ("passed", 1.0), gold.detail
+    assert gold.test_counts["fail_to_pass_passed"] == gold.test_counts["fail_to_pass_total"]
