@@ -62,8 +62,12 @@ def _duration(line: dict) -> float | None:
 def _evidence(line: dict) -> str:
     """``pytest · 3 passed 1 failed``: how we know, and the per-test counts when known."""
     counts = line.get("test_counts") or {}
-    text = " ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
-    return f"{line.get('evidence', '')}" + (f" · {text}" if text else "")
+    parts = [f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped", "xfail")
+             if counts.get(k)]
+    for short, name in (("F2P", "fail_to_pass"), ("P2P", "pass_to_pass")):
+        if counts.get(f"{name}_total"):
+            parts.append(f"{short} {counts.get(f'{name}_passed', 0)}/{counts[f'{name}_total']}")
+    return f"{line.get('evidence', '')}" + (f" · {' '.join(parts)}" if parts else "")
 
 
 def _svg(fig) -> str:

@@ -47,7 +47,7 @@ def run_dir(tmp_path):
     (run / "logs" / "acme__calc-1").mkdir(parents=True)
     (run / "logs" / "acme__calc-1" / "eval.log").write_text("1 passed\n")
     lines = [line("acme__calc-1", "acme/calc", "passed", 1.0, 1.5,
-                  test_counts={"passed": 3}),
+                  test_counts={"passed": 3, "fail_to_pass_total": 1, "fail_to_pass_passed": 1}),
              line("acme__calc-2", "acme/calc", "failed", 0.0, 2.5,
                   detail="the eval script failed"),
              line("zeta__web-7", "zeta/web", "error", None, 0.1, error="Docker engine gone"),
@@ -79,7 +79,7 @@ def test_the_page_shows_the_run(chromium, run_dir, tmp_path):
     assert "zeta__web-9" in flakiest and "1.0 0.0 1.0" in flakiest
     slowest = dom.split('class="slowest"')[1].split("</table>")[0]
     assert slowest.index("zeta__web-8") < slowest.index("acme__calc-2")  # 99 s first
-    assert 'href="logs/acme__calc-1/eval.log"' in dom and "pytest · 3 passed" in dom
+    assert 'href="logs/acme__calc-1/eval.log"' in dom and "pytest · 3 passed F2P 1/1" in dom
     assert dom.count("<svg") == 2  # the plots are inline; nothing is fetched
     assert not any(tag in dom for tag in ("<script", "<link", "<img", 'src="', "@import"))
 
