@@ -173,16 +173,16 @@ def main() -> int:
     task = bo.load_one(bo.write_task(Path(tempfile.mkdtemp(prefix="bench-variants-")),
                                      "bench-trivial", "trivial"))
     sandbox.ensure_image(task, "always")
-    files = bo.harness_files(task, task.gold_candidate)
-    env = bo.evaluate_mod.container_env(task, bo.EvalOptions())
-    # runner.sh ends the eval by killing every process but init and itself, so the wrapper
-    # must *become* the runner (exec) and the runner itself writes the output tar, to fd 3 = stdout
+    spec = bo.build_spec(task, bo.patchlib.normalize(task.gold_candidate), bo.EvalOptions(),
+                         sandbox.ensure_image(task, "missing"))
+    files, env = spec.tar_files(), dict(spec.environment)
+    # the wrapper *becomes* the runner (exec) and the runner itself writes the output tar, to
+    # fd 3 = stdout
     last = "main; exit $?"
-    runner = files["swe/run.sh"]
+    runner = files["swe/run.sh"].decode()
     proto_ok = runner.rstrip().endswith(last)
     files = {**files, "swe/run.sh": runner.rstrip()[: -len(last)]
-             + "main; rc=$?; tar -C /swe/out -cf - . >&3; exit $rc\n"}
-    wrapper = "tar -x -C / && exec bash /swe/run.sh 3>&1 >/dev/null 2>&1"
+             + "main; rc=$?; trap - EXIT; emit_outputs >/dev/null; tar -C /swe/out -cf - . >&3; exit $rc\n"}
 
     def evaluate():
         r = bo.evaluate(task, task.gold_candidate, kind="gold")
@@ -192,7 +192,7 @@ def main() -> int:
     def evaluate_stdin():
         t0 = time.perf_counter()
         c = client.containers.create(
-            task.image_name, ["bash", "-c", wrapper], working_dir=task.workdir, network_mode="none",
+            spec.image_id, ["bash", "-c", "mkdir -p /swe && tar --no-same-owner -x -C / && exec bash /swe/run.sh 3>&1 >/dev/null 2>&1"], working_dir=task.workdir, network_mode="none",
             init=True, mem_limit="4g", memswap_limit="4g", pids_limit=2048, environment=env,
             user="root", security_opt=["no-new-privileges"], labels=LABELS, stdin_open=True)
         try:

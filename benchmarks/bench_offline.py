@@ -5,7 +5,7 @@ network off, before and after ``swe_harness.offline`` (in one run, on one machin
 Run by hand from the repository root:
 
     .venv/bin/python benchmarks/bench_offline.py              # 5 rounds + verdicts, ~2 min
-    .venv/bin/python benchmarks/bench_offline.py --rounds 1 --no-verdicts   # smoke
+    .venv/bin/python benchmarks/bench_offline.py --rounds 1 --no-verdicts --variants after  # tiny
 
 1. time: ``benchmarks/tasks/tidyargs-pipinstall-1`` (its eval script tries
    ``pip install -e ".[tests]" || pip install -e . || true``, then pytest), gold and empty,
@@ -44,6 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-verdicts", action="store_true")
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))
     args = parser.parse_args()
     (task,), errors = load_tasks([BENCH_TASK])
     assert not errors, errors
@@ -53,7 +54,7 @@ def main() -> int:
     statuses: dict[tuple[str, str], set[str]] = {}
     for _ in range(args.rounds):
         for kind in ("gold", "empty"):
-            for variant in VARIANTS:
+            for variant in args.variants:
                 result = run(task, kind, variant)
                 times.setdefault((kind, variant), []).append(result.duration_s.get("eval", 0.0))
                 statuses.setdefault((kind, variant), set()).add(result.status)
@@ -62,7 +63,7 @@ def main() -> int:
     for (kind, variant), values in times.items():
         print(f"{kind:6} {variant:7} {statistics.median(values):7.2f} {min(values):7.2f}  "
               f"{', '.join(sorted(statuses[(kind, variant)]))}")
-    for kind in ("gold", "empty"):
+    for kind in ("gold", "empty") if len(args.variants) == 2 else ():
         before = statistics.median(times[(kind, "before")])
         after = statistics.median(times[(kind, "after")])
         print(f"{kind}: {before / max(after, 1e-9):.1f}x faster")

@@ -57,6 +57,7 @@ WORKDIR = "/workspace"
 from swe_harness import patch as patchlib  # noqa: E402
 from swe_harness import sandbox  # noqa: E402
 from swe_harness.evaluate import EvalOptions, evaluate  # noqa: E402
+from swe_harness.spec import build_spec  # noqa: E402
 from swe_harness.task import load_tasks  # noqa: E402
 
 # the package re-exports the function evaluate() under the module's name
@@ -132,14 +133,10 @@ def parse_fields(text: str) -> dict[str, str]:
 
 
 def harness_files(task, candidate: str) -> dict:
-    """What evaluate() copies into the container (its own helper when present)."""
-    make = getattr(evaluate_mod, "container_files", None)
-    if make is not None:
-        return make(task, candidate, EvalOptions())
-    from importlib import resources
-    return {"swe/run.sh": resources.files("swe_harness").joinpath("runner.sh").read_text(),
-            "swe/candidate.diff": candidate, "swe/test.diff": task.test_patch,
-            "swe/eval_script.sh": task.eval_script, "swe/out/": b""}
+    """What evaluate() copies into the container: the files of its spec."""
+    spec = build_spec(task, patchlib.normalize(candidate), EvalOptions(),
+                      sandbox.ensure_image(task, "missing"))
+    return spec.tar_files()
 
 
 def load_one(task_dir: Path):
@@ -615,7 +612,7 @@ def bench_profile(n: int) -> None:
 
     for owner, name, key in ((sandbox, "ensure_image", "ensure_image (images.get)"),
                              (sandbox, "image_id", "image_id (images.get)"),
-                             (evaluate_mod, "container_files", "container_files (read runner.sh)"),
+                             (evaluate_mod, "build_spec", "build_spec (inputs, key)"),
                              (sandbox, "make_tar", "make_tar"),
                              (sandbox.Container, "create", "containers.create"),
                              (sandbox.Container, "put", "put_archive"),
@@ -714,6 +711,7 @@ def _capture_fields() -> None:
 
 
 TASK_DIRS: dict[str, Path] = {}
+TINY = [False]
 
 
 def cleanup() -> int:
@@ -774,6 +772,8 @@ def print_summary(args) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small N, for a smoke run")
+    parser.add_argument("--tiny", action="store_true",
+                        help="every section once with N=1 (tests/test_benchmarks.py: it must not rot)")
     parser.add_argument("-n", type=int, default=None, help="samples per latency row (default 30)")
     parser.add_argument("--throughput-tasks", type=int, default=10)
     parser.add_argument("--skip", action="append", default=[],
@@ -790,6 +790,7 @@ def main() -> int:
                         help="only redraw the plot (and --markdown) from a results file; no Docker")
     parser.add_argument("--keep-image", action="store_true", help=f"keep {IMAGE} afterwards")
     args = parser.parse_args()
+    args.quick = args.quick or args.tiny
     out_dir = Path(tempfile.mkdtemp(prefix="swe-bench-out-")) if args.quick else ROOT / "docs"
     args.json = args.json or out_dir / "benchmark_results.json"
     args.plot = args.plot or out_dir / "benchmark_overhead_vs_concurrency.png"
@@ -799,9 +800,10 @@ def main() -> int:
         if args.markdown:
             args.markdown.write_text(markdown())
         return 0
-    n = args.n or (8 if args.quick else 30)
-    n_floor = max(20, n) if not args.quick else 8
-    throughput_tasks = 4 if args.quick else args.throughput_tasks
+    n = args.n or (1 if args.tiny else 8 if args.quick else 30)
+    n_floor = 1 if args.tiny else max(20, n) if not args.quick else 8
+    throughput_tasks = 2 if args.tiny else 4 if args.quick else args.throughput_tasks
+    TINY[0] = args.tiny
 
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
@@ -829,17 +831,18 @@ def main() -> int:
             bench_paired(n, tmp)
         if "peers" not in args.skip:
             print("\n[3] Peers on the same task and patch (trivial eval)", flush=True)
-            bench_mini(max(10, n // 3 * 2) if not args.quick else 5, trivial)
-            bench_swebench(2 if args.quick else 3, trivial, init=False)
-            bench_swebench(3 if args.quick else 5, trivial, init=True)
+            bench_mini(1 if args.tiny else max(10, n // 3 * 2) if not args.quick else 5, trivial)
+            bench_swebench(1 if args.tiny else 2 if args.quick else 3, trivial, init=False)
+            bench_swebench(1 if args.tiny else 3 if args.quick else 5, trivial, init=True)
         if "throughput" not in args.skip:
             bench_throughput(throughput_tasks, tmp)
         if "concurrency" not in args.skip:
-            bench_concurrency([1, 2, 4, 8], 8 if args.quick else 12)
+            bench_concurrency([1, 2] if args.tiny else [1, 2, 4, 8],
+                              2 if args.tiny else 8 if args.quick else 12)
             plot_concurrency(args.plot)
         if "profile" not in args.skip:
             _capture_fields()
-            bench_profile(max(5, n // 3))
+            bench_profile(1 if args.tiny else max(5, n // 3))
         if "harness" not in args.skip:
             print_summary(args)
     finally:

@@ -31,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 log "installing swe_harness into .venv"
-.venv/bin/pip install -q -e '.[test,report]'
+.venv/bin/pip install -q -e '.[test,train,report]'
 
 log "building the base image and the bundled task images (cached after the first run)"
 .venv/bin/python -m swe_harness images tasks/

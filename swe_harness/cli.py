@@ -12,7 +12,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import rewards, validation
+from . import prepare, rewards, validation
 from .evaluate import EvalOptions, EvalResult, candidate_for, evaluate
 from .summary import EXPECTED_REWARD, PATCH_KINDS, summary_lines
 from .predictions import load_predictions
@@ -71,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
 
     rep = sub.add_parser("report", help="write DIR/report.html from a run dir's report.jsonl")
     rep.add_argument("run_dir", help="a --run-dir of `eval` (or a report .jsonl)")
+    prepare.build_parser(sub.add_parser("prepare", help="tasks -> train/validation parquet "
+                                        "for GRPO training (python -m swe_harness.prepare)"))
 
     reap = sub.add_parser("reap", help="remove containers left by dead runs (or --all)")
     reap.add_argument("--all", action="store_true", help="every swe_harness container")
 
     args = parser.parse_args(argv)
     commands = {"images": cmd_images, "eval": cmd_eval, "validate": cmd_validate, "reap": cmd_reap,
-                "report": cmd_report}
+                "report": cmd_report, "prepare": prepare.run}
     return commands[args.command](args)
 
 

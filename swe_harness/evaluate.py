@@ -71,7 +71,7 @@ def _run(task: Task, candidate: str, kind: str, options: EvalOptions) -> EvalRes
     image_id = sandbox.ensure_image(task, options.build)
     spec = build_spec(task, candidate, options, image_id)
     if not options.cache_dir:
-        return _graded(task, spec, kind)
+        return _graded(task, spec, kind, options.pool)
     from .cache import ResultCache
 
     with ResultCache(options.cache_dir).entry(spec.key()) as (hit, store):
@@ -79,16 +79,16 @@ def _run(task: Task, candidate: str, kind: str, options: EvalOptions) -> EvalRes
             hit.instance_id, hit.kind, hit.cached = task.instance_id, kind, True
             hit.duration_s = {}
             return hit
-        result = _graded(task, spec, kind)
+        result = _graded(task, spec, kind, options.pool)
         store(result)
         return result
 
 
-def _graded(task: Task, spec: EvalSpec, kind: str) -> EvalResult:
+def _graded(task: Task, spec: EvalSpec, kind: str, pool=None) -> EvalResult:
     from . import sandbox
 
     run = sandbox.run_spec(spec, labels={sandbox.LABEL_INSTANCE: task.instance_id,
-                                         sandbox.LABEL_WORKER: _worker()})
+                                         sandbox.LABEL_WORKER: _worker()}, pool=pool)
     text = {name: data.decode("utf-8", "replace") for name, data in run.outputs.items()}
     fields = grading.parse_result(text.get("result", ""))
     verdict = grading.grade(

@@ -7,8 +7,10 @@ A pass needs the eval script's exit status 0 *and* positive evidence that tests 
 - ``summary``: a runner's own summary line (unittest: ``Ran N tests`` … ``OK``, N ≥ 1) *and* the
   records of the injected unittest recorder (evidence_site.py), since a printed line is forgeable;
 - ``none``: no evidence can be had for this runner; the exit status alone decides.
-A task that lists its tests (``FAIL_TO_PASS``/``PASS_TO_PASS``) is graded per test on top: every
-listed test must have run and passed.
+A task that lists its tests (``FAIL_TO_PASS``/``PASS_TO_PASS``) is graded per test, as SWE-bench
+grades: every listed test must have run and passed, and the evidence must be whole (untampered,
+every run finished); the eval script's exit status and unlisted tests do not decide (SWE-bench's
+eval scripts end with a ``git checkout`` of the test files, whose status is the script's).
 
 Only the harness may say ``error``: what the code under test can bring about (a killed or silent
 runner, a flood, a malformed result) grades as ``failed``. ``error`` comes from the runner's own
@@ -42,10 +44,12 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the evidence records prove: the outcome of each test, and why it is no pass ('')."""
+    """What the evidence records prove: the outcome of each test, why it is no pass (''), and
+    whether that is because the evidence itself cannot be trusted (``integrity``)."""
 
     tests: dict[str, str]
     problem: str
+    integrity: bool = False  # the problem is missing, forged or tampered-with evidence
 
 
 def parse_result(text: str) -> dict[str, str]:
@@ -149,18 +153,18 @@ def pytest_evidence(records_text: str) -> Evidence:
     """What the evidence plugin's records prove about the eval's pytest sessions."""
     records = _records(records_text, "pytest")
     if records is None:
-        return Evidence({}, "unreadable pytest evidence")
+        return Evidence({}, "unreadable pytest evidence", True)
     runs, problem = _runs(records, "session")
     runs = {k: r for k, r in runs.items() if not r.get("collect_only")}
     tests = _merge(runs)
     if problem:
-        return Evidence(tests, problem)
+        return Evidence(tests, problem, True)
     if not runs:
-        return Evidence(tests, "pytest never reported (not run, or the plugin was not loaded)")
+        return Evidence(tests, "pytest never reported (not run, or the plugin was not loaded)", True)
     for run in runs.values():
         problem = _run_problem(run)
         if problem:
-            return Evidence(tests, problem)
+            return Evidence(tests, problem, True)
     if any(run["finishes"][0].get("exitstatus") != 0 for run in runs.values()):
         return Evidence(tests, "a pytest session finished with a non-zero status")
     if any(run["collected"] - set(run["tests"]) for run in runs.values()):
@@ -173,17 +177,18 @@ def unittest_evidence(records_text: str) -> Evidence:
     """Every ``TextTestRunner.run`` that started finished, ran ≥ 1 test in all, none failed."""
     records = _records(records_text, "unittest")
     if records is None:
-        return Evidence({}, "unreadable unittest evidence")
+        return Evidence({}, "unreadable unittest evidence", True)
     runs, problem = _runs(records, "run")
     tests = _merge(runs)
     if problem:
-        return Evidence(tests, problem)
+        return Evidence(tests, problem, True)
     if not runs:
-        return Evidence(tests, "no unittest runner reported (not run, or the recorder was not loaded)")
+        return Evidence(tests, "no unittest runner reported (not run, or the recorder was not "
+                               "loaded)", True)
     for run in runs.values():
         problem = _run_problem(run)
         if problem:
-            return Evidence(tests, problem)
+            return Evidence(tests, problem, True)
     bad = sum(int(run["finishes"][0].get(k) or 0) for run in runs.values()
               for k in ("failures", "errors", "unexpected_successes"))
     if bad:
@@ -292,14 +297,16 @@ def grade(fields: dict[str, str], container_exit: int | None, timeout_s: float, 
     if fields.get("import_changes"):
         return Verdict("failed", kind, "the eval changed the interpreter's import machinery: "
                        + fields["import_changes"], tests=tests)
+    if fail_to_pass or pass_to_pass:  # SWE-bench style: the listed tests decide
+        problem = evidence.problem if evidence.integrity else listed_tests_problem(
+            tests, fail_to_pass, pass_to_pass)
+        if problem:
+            return Verdict("failed", kind, problem, tests=tests)
+        return Verdict("passed", kind, tests=tests)
     if rc != 0:
         return Verdict("failed", kind, tests=tests)
     if evidence.problem:
         return Verdict("failed", kind, evidence.problem, tests=tests)
-    if fail_to_pass or pass_to_pass:
-        problem = listed_tests_problem(tests, fail_to_pass, pass_to_pass)
-        if problem:
-            return Verdict("failed", kind, problem, tests=tests)
     if kind == "none":
         return Verdict("passed", "none", "exit status only: no evidence for this test runner", tests=tests)
     return Verdict("passed", kind, tests=tests)

@@ -63,9 +63,8 @@ apply_candidate() {
   # Unified diffs only (the harness sets SWE_PATCH_FUZZ): `patch` reads formats git does not.
   # --forward: never apply a reversed patch ("Assuming -R"), a known false-positive source.
   if [ "${SWE_PATCH_FUZZ:-0}" = 1 ] \
-     && patch --batch --forward --fuzz=5 -p1 -i /swe/candidate.diff >> "$OUT/apply.log" 2>&1; then
-    find . -path ./.git -prune -o \( -name '*.orig' -o -name '*.rej' \) -newer /swe/candidate.diff \
-      -type f -exec rm -f {} + 2>/dev/null
+     && patch --batch --forward --fuzz=5 --no-backup-if-mismatch --reject-file=- -p1 \
+          -i /swe/candidate.diff >> "$OUT/apply.log" 2>&1; then
     record apply_method patch_fuzz; return 0; fi
   reset_tree
   return 1
@@ -74,21 +73,22 @@ apply_candidate() {
 # What git says changed (tracked and untracked, NUL-separated) must be among the paths the harness
 # parsed from the diff text: its protected-path policy and test resets were decided on those.
 unexpected_paths() {
-  { git diff --name-only --no-renames -z HEAD --
-    git ls-files --others -z | sort -z | comm -z -13 /swe/untracked.before -
-  } | sort -zu | comm -z -23 - <(sort -zu /swe/expected.list) | tr '\0' ' '
+  # tracked paths (the diff) and untracked ones never overlap: one merge, one comparison
+  { git diff --name-only --no-renames -z HEAD --; git ls-files --others -z; } | sort -zu \
+    | comm -z -23 - <(sort -zu /swe/expected.list /swe/untracked.before) | tr '\0' ' '
 }
 
 protect_tests() {
-  local path
+  local path tracked=() gone=()
+  local -A in_head=()
+  while IFS= read -r -d '' path; do in_head[$path]=1; done < <(
+    tr '\n' '\0' < /swe/protect.list | xargs -0 -r "$GIT" ls-tree -r -z --name-only HEAD -- 2>/dev/null)
   while IFS= read -r path; do
     [ -n "$path" ] || continue
-    if git cat-file -e "HEAD:$path" 2>/dev/null; then
-      git checkout -q HEAD -- "$path"
-    else
-      rm -rf -- "$path"
-    fi
+    if [ -n "${in_head[$path]:-}" ]; then tracked+=("$path"); else gone+=("$path"); fi
   done < /swe/protect.list
+  [ ${#tracked[@]} -eq 0 ] || git checkout -q HEAD -- "${tracked[@]}"
+  [ ${#gone[@]} -eq 0 ] || rm -rf -- "${gone[@]}"
   [ -s /swe/test.diff ] || return 0
   git apply --verbose /swe/test.diff >> "$OUT/apply.log" 2>&1 && return 0
   # Does it apply to the base commit alone? If so the candidate broke it (0.0); if not, the task
@@ -110,16 +110,22 @@ protect_tests() {
 # `pip install -e .` works; what the eval adds there is checked afterwards (import_changes).
 SITE_DIRS=()
 BIN_DIRS=()
+CONFIG_FILES=()
 prepare_privileges() {
-  find . -path ./.git -prune -o \( -name __pycache__ -o -name .pytest_cache \) -type d -prune \
-    -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + 2>/dev/null
-  chown -R "$EVAL_UID:$EVAL_UID" . 2>/dev/null
+  # One pass over the repo: caches deleted, ownership to the eval user (but for git's object
+  # store, the bulk of a repo with history, written only by commits no eval makes), and the
+  # files that decide how tests run listed.
   local path dir protected=()
+  while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(
+    find . -path ./.git/objects -prune -o \( -name __pycache__ -o -name .pytest_cache \) -type d \
+      -prune -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + -o \
+      -exec chown -h "$EVAL_UID:$EVAL_UID" {} + \( -name conftest.py -o -name pytest.ini \
+      -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini \) \
+      -type f -print0 2>/dev/null)
+  CONFIG_FILES=("${protected[@]}")
+  for path in setup.cfg pyproject.toml; do [ -f "$path" ] && CONFIG_FILES+=("$path"); done
   while IFS= read -r path; do [ -f "$path" ] && protected+=("$path"); done < /swe/protect.list
-  while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(find . -path ./.git -prune -o \
-    \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml \
-    -o -name .pytest.toml -o -name tox.ini \) -type f -print0)
-  for path in setup.cfg pyproject.toml; do [ -f "$path" ] && protected+=("$path"); done
+  protected+=("${CONFIG_FILES[@]}")
   local -A dirs=([.]=1)
   for path in "${protected[@]}"; do
     dir=.; [[ "$path" == */* ]] && dir=${path%/*}
@@ -127,11 +133,12 @@ prepare_privileges() {
       dirs[$dir]=1; if [[ "$dir" == */* ]]; then dir=${dir%/*}; else dir=.; fi
     done
   done
-  [ ${#protected[@]} -eq 0 ] || { chown root:root -- "${protected[@]}"; chmod a-w -- "${protected[@]}"; }
   local caches=()
   for dir in "${!dirs[@]}"; do caches+=("$dir/__pycache__"); done
-  chown root:root -- "${!dirs[@]}"; chmod 1777 -- "${!dirs[@]}"
-  mkdir -p -m 755 -- "${caches[@]}"  # root's and empty: no byte-code cache of a test is ever read
+  mkdir -p -- "${caches[@]}"  # root's and empty: no byte-code cache of a test is ever read
+  chown -h root:root -- "${protected[@]}" "${!dirs[@]}" "${caches[@]}"
+  chmod a-w -- "${protected[@]}" "${caches[@]}"
+  chmod 1777 -- "${!dirs[@]}"
   local entry
   for entry in /usr/lib/python3*/site-packages /usr/local/lib/python3*/site-packages \
                /usr/lib/python3/dist-packages /usr/local/lib/python3*/dist-packages \
@@ -144,109 +151,90 @@ prepare_privileges() {
     case "$entry" in /usr/local/bin|/opt/*/bin) [ -d "$entry" ] && BIN_DIRS+=("$entry") ;; esac
   done
   unset IFS
-  [ ${#SITE_DIRS[@]} -eq 0 ] || chmod 1777 "${SITE_DIRS[@]}"
-  [ ${#BIN_DIRS[@]} -eq 0 ] || chmod 1777 "${BIN_DIRS[@]}"
-  own_installed_package
-  mkdir -p -m 700 /tmp/swe-home && chown "$EVAL_UID:$EVAL_UID" /tmp/swe-home
-}
-
-# The package under test's own earlier install (an editable install of this repo, as task images
-# make): the eval may reinstall it, so its files become the eval's.
-own_installed_package() {
-  local site record line file
-  for site in "${SITE_DIRS[@]}"; do
-    for record in "$site"/*.dist-info/direct_url.json; do
-      [ -f "$record" ] || continue
-      grep -q "\"file://$WD\"" "$record" || continue
-      chown -R "$EVAL_UID:$EVAL_UID" "$(dirname "$record")"
+  local own=(/tmp/swe-home) dist record file
+  mkdir -m 700 /tmp/swe-home
+  # The package under test's own earlier install (an editable install of this repo, as task
+  # images make): the eval may reinstall it, so its files become the eval's.
+  for entry in "${SITE_DIRS[@]}"; do
+    for record in "$entry"/*.dist-info/direct_url.json; do
+      [ -f "$record" ] && [[ "$(< "$record")" == *"\"file://$WD\""* ]] || continue
+      dist=${record%/direct_url.json}
+      own+=("$dist" "$dist"/*)
       while IFS=, read -r file _; do
-        file=$(realpath -m -- "$site/$file")
-        case "$file" in "$site"/*) [ -f "$file" ] && chown "$EVAL_UID:$EVAL_UID" "$file" ;; esac
-      done < "$(dirname "$record")/RECORD"
+        [[ "$file" == */* || -z "$file" ]] || own+=("$entry/$file")
+      done < "$dist/RECORD"
     done
-    for record in "$site"/*.egg-link; do
-      [ -f "$record" ] && chown "$EVAL_UID:$EVAL_UID" "$record"
-    done
+    for record in "$entry"/*.egg-link; do [ -f "$record" ] && own+=("$record"); done
   done
+  chown -h "$EVAL_UID:$EVAL_UID" -- "${own[@]}" 2>/dev/null
+  [ $((${#SITE_DIRS[@]} + ${#BIN_DIRS[@]})) -eq 0 ] || chmod 1777 -- "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"
 }
 
 # What the eval changed in the interpreter's import machinery and in the repo's test setup.
 # Allowed: the package's own (re)install: its metadata, path-only .pth files, its own modules.
 # Anything else that runs code at start-up or stands in for another module fails the run.
 import_changes() {
-  local site path name top problems=()
-  for site in "${SITE_DIRS[@]}"; do
-    while IFS= read -r -d '' path; do
-      name=${path#"$site"/}; top=${name%%/*}
-      case "$top" in
-        *.dist-info|*.egg-info)
-          if [[ "$name" == */entry_points.txt ]] && grep -q '^\[pytest11\]' "$path" 2>/dev/null; then
-            problems+=("a pytest plugin entry point: $path"); fi ;;
-        *.egg-link) ;;
-        *.pth)
-          if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
-            problems+=("a .pth that runs code: $path"); fi ;;
-        sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
-        __editable__*finder*) problems+=("an import hook: $path") ;;
-        __pycache__) ;;
-        *)
-          local stem=${top%.py}
-          stem=${stem%%.*}
-          if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
-             && [ ! -e "$WD/src/$stem.py" ]; then
-            problems+=("a module that is not the package's own: $path")
-          fi ;;
-      esac
-    done < <(find "$site" -cnewer /swe/t_eval_start \( -type f -o -type l \) -print0 2>/dev/null)
-  done
-  for site in "${BIN_DIRS[@]}"; do
-    while IFS= read -r -d '' path; do
-      name=${path##*/}
+  local path name dir problems=()
+  [ $((${#SITE_DIRS[@]} + ${#BIN_DIRS[@]})) -gt 0 ] || return 0
+  # Only top-level entries can be new: every directory below is root's and not writable.
+  while IFS= read -r -d '' path; do
+    name=${path##*/} dir=${path%/*}
+    if [[ " ${BIN_DIRS[*]} " == *" $dir "* ]]; then
       case "$name" in
         python*|pip*|pytest*|py.test*|bash|sh|env|timeout|git|tox|nox|coverage)
           problems+=("a program that shadows the test tools: $path") ;;
       esac
-    done < <(find "$site" -maxdepth 1 -cnewer /swe/t_eval_start -print0 2>/dev/null)
-  done
-  while IFS= read -r -d '' path; do
-    problems+=("a file that decides how tests run or what they import: ${path#./}")
-  done < <(find . -path ./.git -prune -o -cnewer /swe/t_eval_start \( -name conftest.py \
-    -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
-    -o -name tox.ini -o -name setup.cfg \
-    -o -name pyproject.toml -o -name 'sitecustomize*' -o -name 'usercustomize*' -o -name '*.pth' \
-    -o -name 'pytest.py*' -o -name 'pytest.pyc' -o -name _pytest -o -name 'pluggy*' \
-    -o -name 'py.py' -o -name 'unittest*' -o -name 'swe_harness*' \) -print0 2>/dev/null)
+      continue
+    fi
+    case "$name" in
+      *.dist-info|*.egg-info)
+        if grep -qs '^\[pytest11\]' "$path/entry_points.txt"; then
+          problems+=("a pytest plugin entry point: $path"); fi ;;
+      *.egg-link|__pycache__) ;;
+      *.pth)
+        if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
+          problems+=("a .pth that runs code: $path"); fi ;;
+      sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
+      __editable__*finder*) problems+=("an import hook: $path") ;;
+      *)
+        local stem=${name%.py}
+        stem=${stem%%.*}
+        if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
+           && [ ! -e "$WD/src/$stem.py" ]; then
+          problems+=("a module that is not the package's own: $path")
+        fi ;;
+    esac
+  done < <(find "${SITE_DIRS[@]}" "${BIN_DIRS[@]}" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start \
+             -print0 2>/dev/null)
   [ ${#problems[@]} -eq 0 ] || printf '%s; ' "${problems[@]:0:5}"
 }
 
-# Digests that must not change while the eval runs: every reset test file and the root test
-# configuration, then every conftest.py. Kept in this runner's memory.
-file_digest() {
-  local path files=()
-  while IFS= read -r path; do
-    [ -n "$path" ] || continue
-    if [ -f "$path" ] && [ ! -L "$path" ]; then files+=("$path"); else echo "absent $path"; fi
-  done < /swe/protect.list
-  for path in pytest.ini .pytest.ini pytest.toml .pytest.toml tox.ini setup.cfg pyproject.toml; do
-    [ -f "$path" ] && [ ! -L "$path" ] && files+=("$path")
-  done
-  [ ${#files[@]} -eq 0 ] || sha256sum -- "${files[@]}"
+# Files that decide how tests are found and run, or what they import, made or changed while the
+# eval ran (the protected ones are root's and cannot change; these are new ones beside them).
+test_setup_changes() {
+  local path problems=()
+  while IFS= read -r -d '' path; do
+    problems+=("${path#./}")
+  done < <(find . -path ./.git -prune -o -cnewer /swe/t_eval_start \( -name conftest.py \
+    -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
+    -o -name tox.ini -o -name setup.cfg -o -name pyproject.toml -o -name 'sitecustomize*' \
+    -o -name 'usercustomize*' -o -name '*.pth' -o -name 'pytest.py*' -o -name 'pytest.pyc' \
+    -o -name _pytest -o -name 'pluggy*' -o -name 'py.py' -o -name 'unittest*' \
+    -o -name 'swe_harness*' \) -print0 2>/dev/null)
+  [ ${#problems[@]} -eq 0 ] || printf '%s ' "${problems[@]:0:5}"
 }
 
-conftest_digest() {
-  find . -path ./.git -prune -o \( -name conftest.py -o -name pytest.ini -o -name .pytest.ini \
-    -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini -o -name setup.cfg \
-    -o -name pyproject.toml \) -type f -print0 2>/dev/null \
-    | sort -z | xargs -0 -r sha256sum --
+# Every conftest.py and pytest config file with its digest, before the eval: the evidence plugin
+# refuses to load any other.
+config_digests() {
+  [ ${#CONFIG_FILES[@]} -eq 0 ] || sha256sum -- "${CONFIG_FILES[@]/#/./}"
 }
 
 # After the eval: every process of the eval user goes (kill(-1) as that user reaches exactly
 # those), a few times over to catch the children of a fork bomb.
 end_eval_processes() {
-  local pass
-  for pass in 1 2 3; do
-    "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups /bin/bash -c 'kill -9 -1' 2>/dev/null
-  done
+  "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups /bin/bash -c \
+    'kill -9 -1; kill -9 -1; kill -9 -1' 2>/dev/null
 }
 
 wait_for() {
@@ -264,7 +252,7 @@ eval_environment() {
     name=${name%%=*}
     case "$name" in SWE_*|PATH|HOME|PWD|OLDPWD|SHLVL|_|PYTHONPATH|PYTEST_PLUGINS) continue ;; esac
     EVAL_ENV+=("$name=${!name}")
-  done < <(env -0)
+  done < <(printf '%s\0' $(compgen -e))
   EVAL_ENV+=("PATH=$IMAGE_PATH" "HOME=/tmp/swe-home" "USER=swe" "LOGNAME=swe"
              "SWE_WORKDIR=$WD" "SWE_HARNESS_EVIDENCE_FD=3"
              "SWE_HARNESS_CONFTESTS=/swe/conftests.allowed" "SWE_HARNESS_EXPECT=/swe/expect.json"
@@ -284,12 +272,9 @@ main() {
   fi
   if ! protect_tests; then record_time t_apply_end; return 0; fi
   prepare_privileges
-  local files_before conftests_before
-  conftests_before=$(conftest_digest)
-  printf '%s\n' "$conftests_before" > /swe/conftests.allowed
-  files_before=$(file_digest)
+  config_digests > /swe/conftests.allowed
   eval_environment
-  touch /swe/t_eval_start
+  : > /swe/t_eval_start
   record_time t_apply_end  # the eval's own time runs from here to t_eval_end
 
   # The eval's exit status is the verdict's first half; the evidence (fd 3, a pipe to a reader of
@@ -308,10 +293,9 @@ main() {
   end_eval_processes
   wait_for "$log_reader"
   wait_for "$evidence_reader"
-  if [ "$(file_digest)" != "$files_before" ] || [ "$(conftest_digest)" != "$conftests_before" ]; then
-    record tests_modified 1
-  fi
   local changes
+  changes=$(test_setup_changes)
+  [ -z "$changes" ] || record tests_modified "$changes"
   changes=$(import_changes)
   [ -z "$changes" ] || record import_changes "$changes"
   record eval_exit_code "$rc"

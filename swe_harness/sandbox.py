@@ -265,11 +265,16 @@ UNPACK_AND_RUN = ["bash", "-c", 'mkdir -p /swe && printf %s "$SWE_INPUT" | base6
                   'tar --no-same-owner -xzf - -C / && unset SWE_INPUT && exec bash /swe/run.sh']
 
 
-def run_spec(spec, labels: dict[str, str]) -> RunOutput:
+def run_spec(spec, labels: dict[str, str], pool=None) -> RunOutput:
     """One fresh container for one evaluation spec: create (by image id), start, wait, read the
-    runner's last line, remove. Five engine calls; errors propagate to the caller."""
+    runner's last line, remove. Five engine calls; errors propagate to the caller. With a warm
+    ``pool`` whose containers match the spec (no network, same limits), the container comes
+    started from the pool and the runner is started by exec."""
     import base64
 
+    if pool is not None and not spec.network and (pool.limits.memory, pool.limits.pids) == (
+            spec.memory, spec.pids):
+        return _run_pooled(spec, pool)
     started = time.monotonic()
     archive = make_tar(spec.tar_files(), gzip=True)
     inline = len(archive) <= INLINE_INPUT_BYTES
@@ -294,6 +299,36 @@ def run_spec(spec, labels: dict[str, str]) -> RunOutput:
         container.remove()
     return RunOutput(exit_code, outputs, oom, {"setup": round(setup, 3),
                                                "teardown": round(time.monotonic() - teardown, 3)})
+
+
+def _run_pooled(spec, pool) -> RunOutput:
+    """The same runner in a fresh container from the pool: copy /swe in, exec run.sh, read its
+    last line, release (removed off the critical path)."""
+    import base64
+    import binascii
+
+    started = time.monotonic()
+    container = pool.acquire(spec.image_id)
+    try:
+        container.put_archive(make_tar(spec.tar_files(), gzip=True))
+        setup = time.monotonic() - started
+        exit_code, output = container.exec(["bash", "/swe/run.sh"], spec.timeout_s + 60,
+                                           environment=dict(spec.environment),
+                                           workdir=spec.workdir)
+        if exit_code is None:
+            container.raise_if_gone()  # gone: an error; still running: the client deadline
+        outputs: dict[str, bytes] = {}
+        try:
+            last = output.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            data = base64.b64decode(last, validate=True)
+            outputs = read_tar(data) if data else {}
+        except (binascii.Error, tarfile.TarError, EOFError, OSError):
+            pass
+    finally:
+        teardown = time.monotonic()
+        container.release()
+    return RunOutput(exit_code, outputs, False, {"setup": round(setup, 3),
+                                                 "teardown": round(time.monotonic() - teardown, 3)})
 
 
 def read_tar(data: bytes) -> dict[str, bytes]:
@@ -388,6 +423,420 @@ def image_sizes(tasks: list[Task]) -> list[tuple[Task, int | None, int | None]]:
         for tag in image.get("RepoTags") or []:
             by_tag[tag] = (image["Size"], unique)
     return [(task, *by_tag.get(task.image_name, (None, None))) for task in tasks]
+
+
+# ---- agent: exec shell and warm pool
+#
+# The agent's containers: a derived image per task image whose repo shows nothing after the base
+# commit, fresh containers kept warm per image (created and started ahead, one use each, removed
+# off the critical path), and a raw exec stream into them for the persistent shell
+# (swe_harness.agent.shell). Pooled containers carry the run labels, so ``reap`` removes them.
+
+AGENT_IMAGE_REPO = "swe-harness/agent"
+LABEL_SOURCE_IMAGE = "swe_harness.source_image"
+# PID 1 of a pooled container: a bash loop. From inside the container PID 1 cannot be killed (it
+# has no handler for any signal), so nothing the agent runs can stop the container, and bash
+# reaps the zombies orphaned to it. Docker's init would exit when its one child is killed.
+IDLE_COMMAND = ["bash", "-c", "trap '' TERM INT HUP QUIT USR1 USR2; "
+                              "while :; do sleep 86400 & wait $!; done"]
+LIFECYCLE_CONCURRENCY = 4  # creates+starts+removals at once: the engine saturates near 6-7/s
+
+
+# Rewrites the repo's history so that nothing after the base commit is left: a fresh repository
+# fetches only what HEAD reaches, HEAD is detached at the base commit, and no branch, tag, remote,
+# reflog, stash, note, replace ref or unreachable object survives.
+SANITIZE_GIT = r"""
+set -euo pipefail
+cd "$SWE_WORKDIR"
+git rev-parse --verify -q HEAD >/dev/null || { echo "swe_harness: no git commit at $SWE_WORKDIR" >&2; exit 3; }
+base=$(git rev-parse HEAD)
+git update-ref refs/swe-harness/base "$base"
+tmp=$(mktemp -d)
+git init -q "$tmp"
+git -C "$tmp" -c core.logAllRefUpdates=false fetch -q --no-tags "file://$PWD" refs/swe-harness/base
+git -C "$tmp" -c core.logAllRefUpdates=false update-ref --no-deref HEAD "$base"
+if [ -d .git/info ]; then cp -a .git/info/. "$tmp/.git/info/"; fi
+for key in core.autocrlf core.eol core.filemode core.ignorecase core.symlinks core.precomposeunicode; do
+  if value=$(git config --local --get "$key"); then git -C "$tmp" config "$key" "$value"; fi
+done
+rm -rf .git
+mv "$tmp/.git" .git
+rmdir "$tmp"
+rm -rf .git/logs .git/FETCH_HEAD .git/ORIG_HEAD .git/refs/heads/* .git/refs/tags/*
+git read-tree HEAD
+git update-index -q --refresh >/dev/null || true
+test -z "$(git for-each-ref)" && test "$(git rev-parse HEAD)" = "$base"
+echo "swe_harness: base $base"
+"""
+
+
+def agent_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
+    """The id of the image the agent's containers run: the task image with its history cut at
+    the base commit (see SANITIZE_GIT). Built once per (source image id, workdir) and cached
+    under ``swe-harness/agent:<digest>``; the evaluation keeps using the task's own image."""
+    import hashlib
+
+    from filelock import FileLock
+
+    known = _agent_images.get((task.image_name, task.workdir))
+    if known and policy != "always":
+        return known
+    source = image_id(ensure_image(task, policy, log))
+    key = hashlib.sha256(f"{source}\0{task.workdir}\0{SANITIZE_GIT}".encode()).hexdigest()[:24]
+    tag = f"{AGENT_IMAGE_REPO}:{key}"
+    if not _has_image(tag):
+        LOCK_DIR.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(LOCK_DIR / f"agent-image-{key}.lock")):
+            if not _has_image(tag):
+                log(f"preparing {tag} from {task.image_name} (history cut at the base commit)")
+                try:
+                    build_agent_image(source, task.workdir, tag)
+                except InfraError as exc:
+                    raise InfraError(f"agent image for {task.image_name}: {exc}") from exc
+    _agent_images[(task.image_name, task.workdir)] = found = image_id(tag)
+    return found
+
+
+_agent_images: dict[tuple[str, str], str] = {}  # (task image, workdir) -> agent image id
+
+
+def build_agent_image(source: str, workdir: str, tag: str, nocache: bool = False) -> str:
+    """``FROM source`` + SANITIZE_GIT on the repo at ``workdir``, tagged ``tag``; its id."""
+    import json
+
+    import docker.errors
+
+    run = ["env", f"SWE_WORKDIR={workdir}", "bash", "-c", SANITIZE_GIT]
+    dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
+    try:
+        image, _ = client().images.build(
+            fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
+            network_mode="none", nocache=nocache,
+            labels={LABEL: "1", LABEL_SOURCE_IMAGE: source})
+    except docker.errors.BuildError as exc:
+        tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
+        raise InfraError(f"build failed: {exc.msg}\n{tail[-2000:]}") from exc
+    except docker.errors.APIError as exc:
+        raise InfraError(f"build failed: {exc}") from exc
+    return image.id
+
+
+@functools.cache
+def agent_client():
+    """A client with a connection pool sized for many concurrent episodes (each exec stream
+    holds a connection)."""
+    import docker
+
+    client()  # one clear InfraError when no engine answers
+    return docker.from_env(timeout=CLIENT_TIMEOUT_S, max_pool_size=256)
+
+
+class ExecStream:
+    """One process started by exec in a running container, with its stdin, and its stdout and
+    stderr as one byte stream (Docker's multiplexed frames, unwrapped)."""
+
+    def __init__(self, container_id: str, command: list[str], environment: dict | None = None,
+                 workdir: str | None = None):
+        api = agent_client().api
+        self.exec_id = api.exec_create(container_id, command, stdin=True, stdout=True,
+                                       stderr=True, tty=False, environment=environment,
+                                       workdir=workdir, user="root")["Id"]
+        raw = api.exec_start(self.exec_id, socket=True)
+        self._raw = raw  # keeps the HTTP response (and so the connection) alive
+        self._sock = getattr(raw, "_sock", raw)
+        self._sock.settimeout(None)
+        self._frames = bytearray()
+        self._need = 0  # payload bytes left in the current frame
+        self.eof = False
+
+    def send(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def read(self, timeout_s: float | None) -> bytes | None:
+        """The next output bytes; b"" at end of stream; None when nothing came in time."""
+        import select
+
+        while True:
+            out = self._unframe()
+            if out:
+                return out
+            if self.eof:
+                return b""
+            ready, _, _ = select.select([self._sock], [], [], timeout_s)
+            if not ready:
+                return None
+            try:
+                chunk = self._sock.recv(1 << 18)
+            except (ConnectionError, OSError):
+                chunk = b""
+            if not chunk:
+                self.eof = True
+            self._frames += chunk
+
+    def _unframe(self) -> bytes:
+        out = bytearray()
+        buf = self._frames
+        pos = 0
+        while pos < len(buf):
+            if self._need:
+                take = min(self._need, len(buf) - pos)
+                out += buf[pos:pos + take]
+                pos += take
+                self._need -= take
+                continue
+            if len(buf) - pos < 8:
+                break
+            self._need = int.from_bytes(buf[pos + 4:pos + 8], "big")
+            pos += 8
+        del buf[:pos]
+        return bytes(out)
+
+    def exit_code(self) -> int | None:
+        try:
+            return agent_client().api.exec_inspect(self.exec_id).get("ExitCode")
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        for closer in (getattr(self._sock, "close", None), getattr(self._raw, "close", None)):
+            try:
+                if closer:
+                    closer()
+            except OSError:
+                pass
+
+
+class ContainerGone(InfraError):
+    """The container stopped or vanished, which nothing inside it can cause: removed or killed
+    from outside, or the engine is gone."""
+
+
+class PooledContainer:
+    """A started container from the pool: exec streams, one-shot execs, copies in, removal."""
+
+    def __init__(self, docker_container, image: str, pool: "WarmPool | None" = None):
+        self.container = docker_container
+        self.id = docker_container.id
+        self.image = image
+        self._pool = pool
+        self.prepared = None  # what the pool's setup for this image made ahead (a shell)
+
+    def open_stream(self, command: list[str], environment: dict | None = None,
+                    workdir: str | None = None) -> ExecStream:
+        try:
+            return ExecStream(self.id, command, environment, workdir)
+        except Exception as exc:
+            self.raise_if_gone(exc)
+            raise
+
+    def exec(self, command: list[str], timeout_s: float = 60, environment: dict | None = None,
+             workdir: str | None = None, max_bytes: int = 64 << 20) -> tuple[int | None, bytes]:
+        """Run ``command`` to its end: (exit code or None on timeout, output)."""
+        stream = self.open_stream(command, environment, workdir)
+        out = bytearray()
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                chunk = stream.read(max(left, 0))
+                if chunk is None:
+                    return None, bytes(out)
+                if not chunk:
+                    break
+                if len(out) < max_bytes:
+                    out += chunk[:max_bytes - len(out)]
+        finally:
+            stream.close()
+        for _ in range(50):  # the exit code lands a moment after the stream closes
+            code = stream.exit_code()
+            if code is not None:
+                return code, bytes(out)
+            time.sleep(0.005)
+        self.raise_if_gone()
+        return None, bytes(out)
+
+    def put_archive(self, archive: bytes, dest: str = "/") -> None:
+        self.container.put_archive(dest, archive)
+
+    def running(self) -> bool:
+        """False when the container is gone or stopped (killed from outside)."""
+        import docker.errors
+
+        try:
+            self.container.reload()
+        except docker.errors.NotFound:
+            return False
+        return self.container.status == "running"
+
+    def raise_if_gone(self, cause: Exception | None = None) -> None:
+        import docker.errors
+        import requests
+
+        try:
+            alive = self.running()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ContainerGone(f"Docker engine unreachable: {exc}") from exc
+        if not alive:
+            raise ContainerGone(f"container {self.id[:12]} was stopped or removed from outside"
+                                + (f" ({cause})" if cause else "")) from cause
+
+    def release(self) -> None:
+        """Give it back: it is removed off the critical path (one use each)."""
+        if self._pool is not None:
+            self._pool.release(self)
+        else:
+            remove_container(self.container)
+
+
+def remove_container(docker_container) -> None:
+    import docker.errors
+
+    try:
+        docker_container.remove(force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: a removal already in progress
+            raise
+
+
+class WarmPool:
+    """Fresh containers per image, created and started ahead, each used once.
+
+    ``acquire(image)`` hands out a started container (idle under a PID-1 loop) and tops the
+    image's stock up to ``size`` in the background; ``release`` removes it in the background.
+    Creates, starts and removals run on their own ``lifecycle_concurrency`` workers, apart from
+    the callers running episodes. ``close`` removes every container the pool made.
+
+    For an evaluation from the pool: ``c = pool.acquire(task_image)``, ``c.put_archive(tar)``,
+    ``c.exec(["bash", "/swe/run.sh"], timeout_s, environment, workdir)``, ``c.release()``.
+    """
+
+    def __init__(self, size: int = 2, limits: Limits | None = None,
+                 lifecycle_concurrency: int = LIFECYCLE_CONCURRENCY,
+                 labels: dict[str, str] | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.size = size
+        self.limits = limits or Limits()
+        self.labels = labels or {}
+        self._executor = ThreadPoolExecutor(lifecycle_concurrency, thread_name_prefix="swe-pool")
+        self._stock: dict[str, list] = {}  # image -> futures of started containers
+        self._live: dict[str, object] = {}  # every container made and not yet removed
+        self._released: set[str] = set()
+        self._setup: dict[str, object] = {}  # image -> setup run on containers made ahead
+        self._lock = threading.Lock()
+        self._closed = False
+        self.stats = {"hits": 0, "misses": 0, "created": 0, "removed": 0}
+
+    def prewarm(self, image: str, count: int | None = None, setup=None) -> None:
+        with self._lock:
+            if setup is not None:
+                self._setup.setdefault(image, setup)
+            self._top_up(image, self.size if count is None else count)
+
+    def acquire(self, image: str, setup=None) -> PooledContainer:
+        """A started container of ``image``. ``setup(container)``, registered by the first
+        caller per image, runs on containers made ahead (off the critical path); its result is
+        ``container.prepared`` (None when made on demand, or when it failed)."""
+        with self._lock:
+            if self._closed:
+                raise InfraError("the warm pool is closed")
+            if setup is not None:
+                self._setup.setdefault(image, setup)
+            stock = self._stock.setdefault(image, [])
+            ready = [f for f in stock if f.done() and not f.exception()]
+            future = ready[0] if ready else (stock[0] if stock else None)
+            if future is not None:
+                stock.remove(future)
+                self.stats["hits" if future.done() else "misses"] += 1
+            else:
+                future = self._executor.submit(self._create, image, False)
+                self.stats["misses"] += 1
+            self._top_up(image, self.size)
+        try:
+            return future.result()
+        except InfraError:
+            raise
+        except Exception as exc:
+            raise InfraError(f"could not start a container of {image}: {exc}") from exc
+
+    def release(self, container: PooledContainer) -> None:
+        with self._lock:
+            if container.id not in self._live or container.id in self._released:
+                return
+            self._released.add(container.id)
+            if not self._closed:
+                self._executor.submit(self._remove, container.container)
+                return
+        self._remove(container.container)
+
+    def close(self) -> None:
+        """Remove every container this pool made, waiting for creates in flight."""
+        with self._lock:
+            self._closed = True
+            futures = [f for stock in self._stock.values() for f in stock]
+            self._stock.clear()
+        for future in futures:
+            future.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for future in futures:
+            if future.done() and not future.cancelled() and not future.exception():
+                closer = getattr(future.result().prepared, "close", None)
+                if closer:
+                    quietly(closer)
+        with self._lock:
+            leftovers = list(self._live.values())
+            self._live.clear()
+        for docker_container in leftovers:
+            quietly(self._remove, docker_container)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _top_up(self, image: str, target: int) -> None:
+        stock = self._stock.setdefault(image, [])
+        while len(stock) < target and not self._closed:
+            stock.append(self._executor.submit(self._create, image, True))
+
+    def _create(self, image: str, ahead: bool) -> PooledContainer:
+        limits = self.limits
+        docker_container = agent_client().containers.create(
+            image, entrypoint=IDLE_COMMAND[:1], command=IDLE_COMMAND[1:],
+            name=f"swe-pool-{image.split(':')[-1][:12]}-{uuid.uuid4().hex[:8]}",
+            labels={LABEL: "1", LABEL_RUN: run_id(), LABEL_OWNER: owner(),
+                    LABEL_INSTANCE: "pool", LABEL_WORKER: os.environ.get(
+                        "PYTEST_XDIST_WORKER", "main"), **self.labels},
+            network_mode="none", init=False, mem_limit=limits.memory,
+            memswap_limit=limits.memory, pids_limit=limits.pids, nano_cpus=limits.nano_cpus,
+            user="root", security_opt=["no-new-privileges"], log_config={"type": "none"},
+            stop_signal="SIGKILL")
+        with self._lock:
+            self._live[docker_container.id] = docker_container
+            self.stats["created"] += 1
+            closed = self._closed
+        if closed:
+            self._remove(docker_container)
+            raise InfraError("the warm pool closed")
+        docker_container.start()
+        container = PooledContainer(docker_container, image, self)
+        setup = self._setup.get(image) if ahead else None
+        if setup is not None:
+            try:
+                container.prepared = setup(container)
+            except Exception:  # the caller prepares it again, where errors are reported
+                container.prepared = None
+        return container
+
+    def _remove(self, docker_container) -> None:
+        remove_container(docker_container)
+        with self._lock:
+            if self._live.pop(docker_container.id, None) is not None:
+                self.stats["removed"] += 1
+            self._released.discard(docker_container.id)
 
 
 # ---------------------------------------------------------------- images at scale (issue 11)

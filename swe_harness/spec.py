@@ -36,6 +36,7 @@ class EvalOptions:
     memory: str = "4g"
     pids: int = 2048
     cache_dir: str | None = None  # the run's reward cache (see cache.py); None: always evaluate
+    pool: object = None  # a sandbox.WarmPool to take fresh containers from (not part of the spec)
 
 
 @dataclass(frozen=True)

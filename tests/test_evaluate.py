@@ -90,3 +90,106 @@ def test_timeout_is_enforced(docker_engine, bundled_tasks):
     assert result.status == "timeout"
     assert result.duration_s["total"] < 30
     assert reward_for(slow, result) == 0.0
+
+
+# ---------------------------------------------------------------- the apply chain, on calc
+
+@pytest.fixture(scope="module")
+def calc(docker_engine, tmp_path_factory):
+    from swe_harness import sandbox
+
+    from .synthetic import calc_task
+
+    task = calc_task(tmp_path_factory.mktemp("apply"))
+    sandbox.ensure_image(task, "missing")
+    return task
+
+
+def git_diff(files_before: dict, files_after: dict, *options: str) -> str:
+    """A git diff between two versions of a few files, made by git itself."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = lambda *a: subprocess.run(["git", *a], cwd=tmp, check=True, capture_output=True)
+        run("init", "-q")
+        for path, text in files_before.items():
+            Path(tmp, path).parent.mkdir(parents=True, exist_ok=True)
+            Path(tmp, path).write_text(text)
+        run("add", "-A")
+        run("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "-m", "b")
+        for path, text in files_after.items():
+            Path(tmp, path).write_text(text)
+        return subprocess.run(["git", "diff", *options], cwd=tmp, check=True, capture_output=True,
+                              text=True).stdout
+
+
+def test_three_way_merge_applies_what_plain_apply_cannot(calc):
+    """Two sections for ops.py: the second was made against the base, with context that the
+    first section changed. Plain apply fails; --3way merges from the base blob."""
+    from .synthetic import FIX_PATCH, REPO
+
+    base = REPO["calc/ops.py"]
+    commented = base.replace("def sub(a, b):\n", "def sub(a, b):\n    # subtracts\n")
+    second = git_diff({"calc/ops.py": base}, {"calc/ops.py": commented}, "-U6")
+    result = evaluate(calc, FIX_PATCH + second)
+    assert (result.status, result.apply_method) == ("passed", "git_apply_3way"), result.log_tail
+
+
+def test_fuzzy_patch_is_the_last_resort_for_unified_diffs(calc):
+    from .synthetic import REPO
+
+    base = REPO["calc/ops.py"]
+    fixed = base.replace("def add(a, b):\n    return a - b\n", "def add(a, b):\n    return a + b\n")
+    plain = git_diff({"calc/ops.py": base}, {"calc/ops.py": fixed})
+    plain = "\n".join(l for l in plain.splitlines() if not l.startswith(("diff --git", "index "))) + "\n"
+    lines = plain.splitlines(keepends=True)
+    last_context = max(i for i, l in enumerate(lines) if l.startswith(" ") and l.strip())
+    lines[last_context] = " def sub(a, b):  # a context line that no longer matches\n"
+    fuzzy = "".join(lines)
+    result = evaluate(calc, fuzzy)
+    assert (result.status, result.apply_method) == ("passed", "patch_fuzz"), (result.detail, result.log_tail)
+
+
+def test_a_reversed_patch_is_never_applied(calc):
+    """The fix's diff run backwards (fixed → buggy) on the buggy code: `patch -R` would apply
+    it ("Assuming -R"); --forward refuses."""
+    from .synthetic import REPO
+
+    base = REPO["calc/ops.py"]
+    buggier = base.replace("def sub(a, b):\n    return a - b\n", "def sub(a, b):\n    return b - a\n")
+    reverse = git_diff({"calc/ops.py": buggier}, {"calc/ops.py": base})
+    result = evaluate(calc, reverse)
+    assert result.status == "patch_failed" and result.apply_method is None, result.log_tail
+
+
+def test_network_true_is_the_only_way_to_a_network(calc, docker_engine):
+    """network: true in a task gives its eval the default network; every other eval runs with
+    none (seen on the container the harness created)."""
+    import dataclasses
+    import threading
+    import uuid
+
+    from swe_harness import sandbox
+
+    modes = {}
+    for network in (False, True):
+        task = dataclasses.replace(calc, instance_id=f"net-{uuid.uuid4().hex[:6]}", network=network,
+                                   eval_script="#!/bin/bash\nsleep 4\n")
+        seen = []
+
+        def watch(label=task.instance_id):
+            import time
+            for _ in range(80):
+                for c in docker_engine.containers.list(
+                        filters={"label": f"{sandbox.LABEL_INSTANCE}={label}"}, ignore_removed=True):
+                    seen.append(c.attrs["HostConfig"]["NetworkMode"])
+                    return
+                time.sleep(0.1)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        evaluate(task, "")
+        watcher.join()
+        modes[network] = seen
+    assert modes == {False: ["none"], True: ["default"]}

@@ -164,3 +164,20 @@ def test_counts_for_shaped_rewards():
     assert outcome_counts(tests, ["a", "b"], ["c"]) == {
         "passed": 2, "failed": 1, "fail_to_pass_total": 2, "fail_to_pass_passed": 1,
         "pass_to_pass_total": 1, "pass_to_pass_passed": 1}
+
+
+def test_listed_tests_decide_as_in_swebench():
+    """SWE-bench's eval scripts end with `git checkout` of the test files: that status is the
+    script's. With lists, the listed tests decide; unlisted failures do not; broken evidence
+    still does."""
+    lists = dict(fail_to_pass=["t.py::fix"], pass_to_pass=["t.py::old"])
+    records = session(("t.py::fix", "passed"), ("t.py::old", "passed"), ("t.py::flaky", "failed"),
+                      exitstatus=1)
+    trailing_checkout_failed = {**DONE, "eval_exit_code": "1"}
+    assert grade(trailing_checkout_failed, 1, 30, runner="pytest", records=records,
+                 **lists).status == "passed"
+    tampered = session(("t.py::fix", "passed"), ("t.py::old", "passed"),
+                       problems=["replaced _pytest.runner:call_and_report"])
+    assert grade(OK, 0, 30, runner="pytest", records=tampered, **lists).status == "failed"
+    assert grade({**OK, "import_changes": "x"}, 0, 30, runner="pytest", records=records,
+                 **lists).status == "failed"

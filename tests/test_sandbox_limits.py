@@ -15,30 +15,33 @@ from swe_harness.rewards import reward_for
 from .synthetic import calc_task, edit, harness_containers, variant
 
 pytestmark = pytest.mark.docker
-INSTANCE = "limits-calc-1"  # its own label value, so parallel suites never see each other's boxes
 
 
 @pytest.fixture(scope="module")
-def calc(docker_engine, tmp_path_factory):
+def calc_image(docker_engine, tmp_path_factory):
     from swe_harness import sandbox
 
-    task = variant(calc_task(tmp_path_factory.mktemp("limits")), instance_id=INSTANCE)
+    task = calc_task(tmp_path_factory.mktemp("limits"))
     sandbox.ensure_image(task, "missing")
     return task
 
 
-def ours(client) -> list:
+def ours(client, instance: str) -> list:
     from swe_harness import sandbox
 
     return [c for c in harness_containers(client)
-            if c.labels.get(sandbox.LABEL_INSTANCE) == INSTANCE]
+            if c.labels.get(sandbox.LABEL_INSTANCE) == instance]
 
 
-@pytest.fixture(autouse=True)
-def no_container_left(docker_engine):
-    assert ours(docker_engine) == []
-    yield
-    assert ours(docker_engine) == [], "a container of this test was left behind"
+@pytest.fixture
+def calc(calc_image, docker_engine):
+    """The calc task under an instance id of this test's own (its label value), so tests running
+    in parallel never see each other's containers; none may be left when the test ends."""
+    import uuid
+
+    task = variant(calc_image, instance_id=f"limits-{uuid.uuid4().hex[:8]}")
+    yield task
+    assert ours(docker_engine, task.instance_id) == [], "a container of this test was left behind"
 
 
 def with_eval(task, body: str):
@@ -173,10 +176,10 @@ def test_container_killed_from_outside_is_an_error(calc, docker_engine):
     worker = threading.Thread(target=lambda: box.update(result=evaluate(task, "")))
     worker.start()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not [c for c in ours(docker_engine)
+    while time.monotonic() < deadline and not [c for c in ours(docker_engine, calc.instance_id)
                                                if c.status == "running"]:
         time.sleep(0.2)
-    running = [c for c in ours(docker_engine) if c.status == "running"]
+    running = [c for c in ours(docker_engine, calc.instance_id) if c.status == "running"]
     assert running, "the evaluation never started a container"
     running[0].kill()
     worker.join(60)
@@ -190,3 +193,25 @@ def test_missing_image_with_build_never_is_an_error(calc):
     result = evaluate(ghost, ghost.gold_candidate, options=EvalOptions(build="never"))
     assert result.status == "error" and "not present locally" in result.error
     assert reward_for(ghost, result) is None
+
+
+def test_pooled_container_killed_from_outside_is_an_error(calc, docker_engine):
+    """The same fact on the pool's path: the runner was started by exec, the container dies."""
+    from swe_harness import sandbox
+
+    task = with_eval(calc, "sleep 120\n")
+    with sandbox.WarmPool(size=0) as pool:
+        box: dict = {}
+        worker = threading.Thread(target=lambda: box.update(
+            result=evaluate(task, "", options=EvalOptions(pool=pool))))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not pool._live:
+            time.sleep(0.2)
+        time.sleep(2)  # the runner is in the eval's sleep by now
+        for container in list(pool._live.values()):
+            container.kill()
+        worker.join(60)
+    result = box["result"]
+    assert result.status == "error", (result.status, result.detail)
+    assert reward_for(task, result) is None

@@ -177,10 +177,6 @@ def test_swebench_instance_gold_resolves_its_lists(slugkit, slugkit_gold):
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(strict=True, reason="needs issue 7 runner: SWE-bench eval scripts re-apply "
-                   "the test patch and end with `git checkout <base> <test files>`, which the "
-                   "unprivileged eval cannot do (exit 255), and their exit status is that "
-                   "command's, not the tests'")
 def test_swebench_instance_gold_earns_one(slugkit_gold):
     result, reward = slugkit_gold
     assert reward == 1.0, (result.status, result.detail)

@@ -1,0 +1,45 @@
+"""``SweEnvActor``: NeMo-RL's ``EnvironmentInterface`` as a Ray actor around :class:`SweEnv`.
+
+``max_concurrency`` is high because with async rollouts (``vllm_cfg.async_engine``) NeMo-RL
+v0.7.0 sends many concurrent one-sample ``step`` calls (``run_sample_multi_turn_rollout`` runs
+``calculate_rewards`` under ``asyncio.to_thread``); in sync mode each turn is one batched call
+whose samples ``SweEnv`` runs in parallel.
+"""
+
+from __future__ import annotations
+
+import ray
+import torch
+from nemo_rl.environments.interfaces import EnvironmentInterface, EnvironmentReturn
+
+from .env import SweEnv
+
+FQN = "swe_harness.train.actor.SweEnvActor"
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=1000)  # pragma: no cover
+class SweEnvActor(EnvironmentInterface):
+    def __init__(self, env_config: dict):
+        self.env = SweEnv(dict(env_config))
+
+    def step(self, message_log_batch, metadata) -> EnvironmentReturn:
+        out = self.env.step(message_log_batch, metadata)
+        return EnvironmentReturn(
+            observations=out.observations, metadata=out.metadata,
+            next_stop_strings=out.next_stop_strings,
+            rewards=torch.tensor(out.rewards, dtype=torch.float32),
+            terminateds=torch.tensor(out.terminateds, dtype=torch.bool), answers=out.answers)
+
+    def global_post_process_and_metrics(self, batch):
+        """Not called by NeMo-RL v0.7.0's GRPO; metrics reach the logger via ``pop_metrics``."""
+        return batch, self.env.metrics.snapshot(reset=False)
+
+    def pop_metrics(self) -> dict[str, float]:
+        """The episode metrics since the last call (the entry point logs them every step)."""
+        return self.env.metrics.snapshot()
+
+    def live_episodes(self) -> int:
+        return self.env.live_episodes()
+
+    def shutdown(self) -> None:
+        self.env.shutdown()
