@@ -10,6 +10,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v chromium >/dev/null || need+=(chromium)  # renders the run report page in its test
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq
@@ -30,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 log "installing swe_harness into .venv"
-.venv/bin/pip install -q -e '.[test,train,ray]'
+.venv/bin/pip install -q -e '.[test,train,ray,report]'
 
 log "building the base image and the bundled task images (cached after the first run)"
 .venv/bin/python -m swe_harness images tasks/

@@ -104,6 +104,7 @@ def _graded(task: Task, spec: EvalSpec, kind: str, pool=None) -> EvalResult:
         task.instance_id, kind, verdict.status, exit_code=exit_code,
         apply_method=fields.get("apply_method"), duration_s=_durations(fields, run.durations),
         image=task.image_name, evidence=verdict.evidence, log_tail=log[-LOG_TAIL_CHARS:],
+        log=log,
         error=verdict.error, detail=verdict.detail, tests=verdict.tests,
         test_counts=grading.outcome_counts(verdict.tests, task.fail_to_pass, task.pass_to_pass))
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,10 +18,9 @@ import pytest
 from . import rewards, validation
 from .evaluate import EvalOptions, EvalResult, candidate_for, evaluate
 from .predictions import load_predictions
+from .summary import EXPECTED_REWARD, PATCH_KINDS, summary_lines
 from .task import Task, load_tasks
 
-PATCH_KINDS = ("gold", "empty", "test-only")
-EXPECTED_REWARD = {"gold": 1.0, "model": 1.0, "empty": 0.0, "test-only": 0.0}
 PM_KEY = pytest.StashKey["object"]()
 RAY_KEY = pytest.StashKey["object"]()
 
@@ -304,25 +301,6 @@ class ReportWriter:
                 tasks, _ = load_tasks(self.config.getoption("swe_tasks"))
                 valid = validation.write_validated_tasks(path, tasks, self.lines, classes)
                 terminalreporter.write_line(f"{len(valid)} validated tasks written to {path}")
-
-
-def summary_lines(lines: list[dict]) -> list[str]:
-    """Resolved counts over scored evaluations: an error is missing data, not a 0.0."""
-    scored = [line for line in lines if line["reward"] is not None]
-    resolved = sum(1 for line in scored if line["reward"] == 1.0)
-    errors = [line.get("error") or "unknown error" for line in lines if line["status"] == "error"]
-    cached = sum(1 for line in lines if line.get("cached"))
-    out = [f"evaluations: {len(lines)}  resolved: {resolved}/{len(scored)} scored  "
-           f"errors: {len(errors)} (not scored)" + (f"  cached: {cached}" if cached else "")]
-    evals = sorted(line["duration_s"]["eval"] for line in lines if "eval" in line["duration_s"])
-    if evals:
-        p95 = evals[min(len(evals) - 1, round(0.95 * (len(evals) - 1)))]
-        out.append(f"eval seconds: mean {statistics.mean(evals):.2f}  p95 {p95:.2f}")
-    statuses = Counter(line["status"] for line in lines)
-    out.append("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
-    for message, count in Counter(e.splitlines()[0] for e in errors).most_common(3):
-        out.append(f"error x{count}: {message[:300]}")
-    return out
 
 
 class RayDispatch:

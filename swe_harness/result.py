@@ -21,6 +21,7 @@ class EvalResult:
     cached: bool = False  # replayed from an identical evaluation earlier in this run
     tests: dict[str, str] = field(default_factory=dict)  # test id -> outcome, from the evidence
     test_counts: dict[str, int] = field(default_factory=dict)  # outcomes, listed tests passed
+    log: str = field(default="", repr=False)  # the whole kept eval log; not in the report line
 
     def report(self, reward: float | None) -> dict:
         """One report line (schema in ARCHITECTURE.md); ``error``/``detail`` only when set.
@@ -28,6 +29,7 @@ class EvalResult:
         line = asdict(self)
         line["patch"] = line.pop("kind")
         line["reward"] = reward
+        del line["log"]
         for key in ("error", "detail"):
             if line[key] is None:
                 del line[key]

@@ -82,7 +82,9 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     from filelock import FileLock
 
     name = task.image_name
-    if policy != "always" and _has_image(name):
+    # an image the harness built from an older build context (the task was edited) is rebuilt
+    stale = policy == "missing" and _images().stale(task)
+    if policy != "always" and not stale and _has_image(name):
         return image_id(name)
     if policy == "never":
         raise InfraError(f"image {name} is not present locally and the build policy is 'never'")
@@ -90,10 +92,11 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     key = name.replace("/", "_").replace(":", "_")
     with FileLock(str(LOCK_DIR / f"{key}.lock")):
         built_marker = LOCK_DIR / f"{key}.{run_id()}.built"
-        if _has_image(name) and (policy != "always" or built_marker.exists()):
+        stale = stale and _images().stale(task)  # another worker may have rebuilt it
+        if _has_image(name) and not stale and (policy != "always" or built_marker.exists()):
             return image_id(name)
         try:
-            if policy == "missing" and _pulled(name, log):
+            if policy == "missing" and not stale and _pulled(name, log):
                 return image_id(name)
             if not task.build_context:
                 raise InfraError(f"image {name} is not present locally, cannot be pulled, and "
@@ -146,7 +149,7 @@ def build_image(task: Task, log=lambda msg: None) -> None:
     log(f"building {task.image_name} from {task.build_context}")
     client().images.build(
         path=task.build_context, tag=task.image_name, buildargs={"BASE_IMAGE": base},
-        network_mode="host", rm=True, forcerm=True, labels={LABEL: "1"},
+        network_mode="host", rm=True, forcerm=True, labels=_images().build_labels(task),
     )
 
 
@@ -936,3 +939,29 @@ def _size_without_df(name: str) -> tuple[int | None, None]:
         return client().images.get(name).attrs.get("Size"), None
     except docker.errors.ImageNotFound:
         return None, None
+
+
+# ---------------------------------------------------------------- images at scale (issue 11)
+
+
+def _images():
+    """images.py (context hashes, prune, save/load), imported late: it imports this module."""
+    from . import images
+
+    return images
+
+
+def remove_owned() -> int:
+    """Remove every container this process created (its ``swe_harness.owner`` label), running
+    or not: what an interrupted CLI run leaves. Returns how many were removed."""
+    import docker.errors
+
+    removed = 0
+    filters = {"label": [f"{LABEL}=1", f"{LABEL_OWNER}={owner()}"]}
+    for container in client().containers.list(all=True, filters=filters):
+        try:
+            container.remove(force=True, v=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    return removed

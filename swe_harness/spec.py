@@ -16,6 +16,7 @@ from importlib import resources
 
 from . import __version__
 from . import patch as patchlib
+from .offline import offline_env
 from .task import DEFAULT_TIMEOUT_S, Task
 
 LOG_BYTES = 1 << 20  # eval output kept per evaluation (the tail)
@@ -132,7 +133,9 @@ def build_spec(task: Task, candidate: str, options: EvalOptions, image_id: str,
         "SWE_WORKDIR": task.workdir, "SWE_TIMEOUT": str(timeout_s), "SWE_LOG_BYTES": str(LOG_BYTES),
         "SWE_PATCH_FUZZ": "1" if patchlib.unified_only(candidate) else "0",
         "TZ": "UTC", "PYTHONHASHSEED": "0", "PAGER": "cat", "TQDM_DISABLE": "1",
-        "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(extra_env or {}),
+        "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        **offline_env(task.network),  # package managers fail fast without a network
+        **(extra_env or {}),
     }
     return EvalSpec(
         instance_id=task.instance_id, image=task.image_name, image_id=image_id,

@@ -2,8 +2,9 @@
 the file, the instance and the field.
 
 Sources: a directory of task dirs (``*/task.json`` + ``eval_script.sh`` + ``Dockerfile``, the
-swe-task-generator layout), one task dir, ``.jsonl``, ``.json`` (an object or a list) or ``.parquet``.
-SWE-bench records (``patch``, ``FAIL_TO_PASS``, ``/testbed``) load too.
+swe-task-generator layout), one task dir, ``.jsonl``, ``.json`` (an object or a list), ``.parquet``
+or a dataset saved with ``datasets``. SWE-bench records (``patch``, ``FAIL_TO_PASS``, ``/testbed``)
+load too; see swebench_format.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from . import patch as patchlib
+from . import swebench_format as sbf
 
 DEFAULT_TIMEOUT_S = 1800.0
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -53,6 +55,9 @@ class Task:
     fail_to_pass: tuple[str, ...] = ()  # tests that must pass with the fix and fail without
     pass_to_pass: tuple[str, ...] = ()  # tests that must pass both ways
     source: str = ""
+    # how to read per-test outcomes from the eval log (see logs.py): a parser name such as
+    # "parse_log_pytest", or "" for the repo's default
+    log_parser: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
@@ -72,8 +77,12 @@ class Task:
         return self.test_patch
 
 
-def load_tasks(sources: Iterable[str | Path]) -> tuple[list[Task], list[TaskError]]:
+def load_tasks(sources: Iterable[str | Path], image_template: str | None = None
+               ) -> tuple[list[Task], list[TaskError]]:
     """Load every task from every source; broken ones come back as errors, never raised.
+
+    ``image_template`` names the images of SWE-bench records without ``image_name`` (default:
+    ``$SWE_HARNESS_IMAGE_TEMPLATE``, else SWE-bench's ``sweb.eval.x86_64.{instance_id}:latest``).
 
     Tasks are sorted by instance id so every xdist worker collects the same items in the same
     order. A duplicate id is an error naming both places; the first one is kept.
@@ -81,7 +90,7 @@ def load_tasks(sources: Iterable[str | Path]) -> tuple[list[Task], list[TaskErro
     tasks: dict[str, Task] = {}
     errors: list[TaskError] = []
     for source in sources:
-        for item in _load_source(Path(source)):
+        for item in _load_source(Path(source), image_template):
             if isinstance(item, TaskError):
                 errors.append(item)
             elif item.instance_id in tasks:
@@ -93,25 +102,29 @@ def load_tasks(sources: Iterable[str | Path]) -> tuple[list[Task], list[TaskErro
     return [tasks[k] for k in sorted(tasks)], errors
 
 
-def _load_source(path: Path) -> Iterator[Task | TaskError]:
+def _load_source(path: Path, template: str | None = None) -> Iterator[Task | TaskError]:
     if not path.exists():
         yield TaskError(str(path), "no such file or directory")
     elif path.is_dir() and (path / "task.json").is_file():
-        yield _guard(str(path / "task.json"), lambda: task_from_dir(path))
+        yield _guard(str(path / "task.json"), lambda: task_from_dir(path, template))
+    elif path.is_dir() and sbf.is_saved_dataset(path):
+        yield from _records(path, sbf.saved_dataset_records(path), template)
     elif path.is_dir():
         task_dirs = sorted(p.parent for p in path.glob("*/task.json"))
         if not task_dirs:
             yield TaskError(str(path), "no task found (expected */task.json)")
         for task_dir in task_dirs:
-            yield _guard(str(task_dir / "task.json"), lambda d=task_dir: task_from_dir(d))
+            yield _guard(str(task_dir / "task.json"),
+                         lambda d=task_dir: task_from_dir(d, template))
     elif path.suffix == ".jsonl":
-        yield from _records(path, _jsonl_records(path))
+        yield from _records(path, _jsonl_records(path), template)
     elif path.suffix == ".json":
-        yield from _records(path, _json_records(path))
+        yield from _records(path, _json_records(path), template)
     elif path.suffix == ".parquet":
-        yield from _records(path, _parquet_records(path))
+        yield from _records(path, _parquet_records(path), template)
     else:
-        yield TaskError(str(path), "unknown task source (a directory, .jsonl, .json or .parquet)")
+        yield TaskError(str(path), "unknown task source (a directory, a dataset saved with "
+                                   "`datasets`, .jsonl, .json or .parquet)")
 
 
 def _guard(source: str, make) -> Task | TaskError:
@@ -123,11 +136,13 @@ def _guard(source: str, make) -> Task | TaskError:
         return TaskError(source, str(exc))
 
 
-def _records(path: Path, records: Iterator[tuple[str, Any]]) -> Iterator[Task | TaskError]:
+def _records(path: Path, records: Iterator[tuple[str, Any]],
+             template: str | None = None) -> Iterator[Task | TaskError]:
     try:
         for where, record in records:
-            yield _guard(where, lambda r=record, w=where: task_from_record(r, w))
-    except (OSError, ValueError) as exc:
+            yield _guard(where, lambda r=record, w=where: task_from_record(
+                r, w, image_template=template))
+    except (OSError, ValueError, KeyError) as exc:
         yield TaskError(str(path), f"cannot read: {exc}")
 
 
@@ -161,7 +176,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
         yield f"{path}[row {index}]", record
 
 
-def task_from_dir(task_dir: Path) -> Task:
+def task_from_dir(task_dir: Path, image_template: str | None = None) -> Task:
     """A swe-task-generator task dir: ``task.json`` + ``eval_script.sh`` (+ ``Dockerfile``)."""
     task_json = task_dir / "task.json"
     try:
@@ -175,11 +190,16 @@ def task_from_dir(task_dir: Path) -> Task:
     if script.is_file():
         record["eval_script"] = script.read_text(encoding="utf-8")
     build_context = str(task_dir.resolve()) if (task_dir / "Dockerfile").is_file() else None
-    return task_from_record(record, str(task_json), build_context=build_context)
+    return task_from_record(record, str(task_json), build_context=build_context,
+                            image_template=image_template)
 
 
-def task_from_record(record: Any, source: str, build_context: str | None = None) -> Task:
-    """Validate one record (swe-task-generator or SWE-bench shape) into a Task."""
+def task_from_record(record: Any, source: str, build_context: str | None = None,
+                     image_template: str | None = None) -> Task:
+    """Validate one record (swe-task-generator or SWE-bench shape) into a Task.
+
+    SWE-bench records (``patch``, no ``gold_patch``) may lack ``eval_script`` (made with the
+    ``swebench`` package when installed) and ``image_name`` (made from ``image_template``)."""
     if isinstance(record, TaskError):
         raise record
     if not isinstance(record, dict):
@@ -199,14 +219,25 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
             raise TaskError(source, f"must be a string, got {type(value).__name__}", iid, name)
         return value
 
-    swebench = "patch" in record and "gold_patch" not in record
+    swebench = sbf.is_swebench_record(record)
     gold = text("patch" if swebench else "gold_patch", required=True)
     test_patch = text("test_patch")
     fix_patch = text("fix_patch")
     for name, value in (("gold_patch", gold), ("test_patch", test_patch), ("fix_patch", fix_patch)):
         if value and not patchlib.looks_like_diff(value):
             raise TaskError(source, "is not a unified diff", iid, name)
-    eval_script = text("eval_script", required=True)
+    eval_script = text("eval_script", required=not swebench)
+    if swebench and not eval_script:
+        try:
+            eval_script = sbf.generated_eval_script(record)
+        except ValueError as exc:
+            raise TaskError(source, str(exc), iid, "eval_script") from None
+    image = text("image_name") or text("image")
+    if not image and swebench:
+        try:
+            image = sbf.image_name(iid, image_template)
+        except ValueError as exc:
+            raise TaskError(source, str(exc), iid, "image_name") from None
     if not eval_script.strip():
         raise TaskError(source, "is blank", iid, "eval_script")
     timeout = record.get("timeout", record.get("timeout_s"))
@@ -221,7 +252,7 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
     lists = {name: _test_list(record, name, source, iid) for name in ("FAIL_TO_PASS", "PASS_TO_PASS")}
     known = {"build_context", "FAIL_TO_PASS", "PASS_TO_PASS", "fail_to_pass", "pass_to_pass", "instance_id", "repo", "base_commit", "problem_statement", "gold_patch", "patch",
              "test_patch", "fix_patch", "eval_script", "image_name", "image", "test_files",
-             "workdir", "timeout", "timeout_s", "network"}
+             "workdir", "timeout", "timeout_s", "network", "log_parser", *sbf.SWEBENCH_FIELDS}
     return Task(
         instance_id=iid,
         repo=text("repo"),
@@ -231,7 +262,7 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
         test_patch=patchlib.normalize(test_patch),
         fix_patch=patchlib.normalize(fix_patch),
         eval_script=eval_script,
-        image_name=text("image_name") or text("image") or f"swe-harness/swe-task-{iid.lower()}:latest",
+        image_name=image or f"swe-harness/swe-task-{iid.lower()}:latest",
         test_files=tuple(test_files),
         workdir=text("workdir", default="/testbed" if swebench else "/workspace"),
         timeout_s=float(timeout) if timeout is not None else None,
@@ -240,6 +271,7 @@ def task_from_record(record: Any, source: str, build_context: str | None = None)
         fail_to_pass=lists["FAIL_TO_PASS"],
         pass_to_pass=lists["PASS_TO_PASS"],
         source=source,
+        log_parser=text("log_parser"),
         extra={k: v for k, v in record.items() if k not in known},
     )
 

@@ -16,6 +16,7 @@ TINY = {
     "bench_lifecycle_variants.py": ["-n", "1"],
     "adversary_run.py": ["--limit", "4", "-j", "1"],
     "bench_agent.py": None,  # checked in detail by tests/test_bench_agent.py
+    "bench_offline.py": ["--rounds", "1", "--no-verdicts", "--variants", "after"],
 }
 
 

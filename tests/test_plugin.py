@@ -149,16 +149,3 @@ def test_custom_reward_plugin_changes_the_reward(pytester, docker_engine, bundle
     result.assert_outcomes(failed=1)  # empty must give 0.0; the plugin made it 0.5
     assert read_report(report)[iid]["reward"] == 0.5
     result.stdout.fnmatch_lines(["*expected reward 0.0, got reward 0.5*"])
-
-
-def test_summary_counts_errors_as_missing_data_and_names_them_once():
-    from swe_harness.plugin import summary_lines
-
-    line = {"duration_s": {"total": 1.0}, "instance_id": "x"}
-    lines = [{**line, "reward": 1.0, "status": "passed"},
-             {**line, "reward": 0.0, "status": "failed", "cached": True},
-             {**line, "reward": None, "status": "error", "error": "Docker engine unreachable: x"},
-             {**line, "reward": None, "status": "error", "error": "Docker engine unreachable: x"}]
-    text = "\n".join(summary_lines(lines))
-    assert "resolved: 1/2 scored  errors: 2 (not scored)  cached: 1" in text
-    assert "error x2: Docker engine unreachable: x" in text

@@ -106,4 +106,5 @@ def test_swebench_record_shape():
                              "FAIL_TO_PASS": ["t"]}, "sb.jsonl:1")
     assert isinstance(task, Task)
     assert task.workdir == "/testbed"
-    assert task.fail_to_pass == ("t",)
+    assert task.fail_to_pass == ("t",) and task.pass_to_pass == ()
+    assert task.image_name == "sweb.eval.x86_64.django__django-1:latest"
