@@ -50,18 +50,11 @@ def context_hash(build_context: str, base_image: str) -> str:
 
 
 def task_context_hash(task) -> str | None:
-    """The task's build-context hash, computed once per process (every evaluation asks)."""
     if not task.build_context:
         return None
     from .base_image import base_image_name
 
-    key = (str(task.build_context), base_image_name())
-    if key not in _hashes:
-        _hashes[key] = context_hash(*key)
-    return _hashes[key]
-
-
-_hashes: dict[tuple[str, str], str] = {}
+    return context_hash(str(task.build_context), base_image_name())
 
 
 def build_labels(task) -> dict[str, str]:
