@@ -75,7 +75,7 @@ def dispatch(n: int) -> dict:
     task = tasks[0]
     sandbox.ensure_image(task)
     rejected = [(task, f"not a diff {i}\n", "model") for i in range(n)]
-    gold = [(task, candidate_for(task, "gold"), "gold")] * 10
+    gold = [(task, candidate_for(task, "gold"), "gold")] * max(1, min(10, n // 20))
     out = {}
     for name, jobs in (("rejected", rejected), ("gold", gold)):
         started = time.perf_counter()
@@ -99,17 +99,18 @@ def dispatch(n: int) -> dict:
     return out
 
 
-def throughput() -> dict:
+def throughput(tiny: bool = False) -> dict:
     env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex * 2}
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--swe-tasks",
-            str(ROOT / "tasks"), "--swe-validate", "--swe-repeat", "3", "--swe-no-cache"]
+            str(ROOT / "tasks"), "--swe-validate", "--swe-repeat", "1" if tiny else "3",
+            "--swe-no-cache"] + (["-k", "brightline"] if tiny else [])
     out = {}
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         address, procs = start_cluster(Path(tmp), env, slots=1)
         try:
             for name, extra in (("xdist_n2", ["-n", "2"]), ("ray_2_nodes", ["--swe-ray", address])):
                 times = []
-                for _ in range(2):
+                for _ in range(1 if tiny else 2):
                     started = time.perf_counter()
                     run = subprocess.run(args + extra, cwd=tmp, capture_output=True, text=True,
                                          env={**os.environ, **env})
@@ -119,16 +120,19 @@ def throughput() -> dict:
                 out[f"{name}_runs_s"] = times
         finally:
             stop_cluster(procs)
-    out["evaluations"] = 6 * 5
+    out["evaluations"] = 3 if tiny else 6 * 5
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200, help="rejected evaluations for dispatch")
+    parser.add_argument("--tiny", action="store_true",
+                        help="every step once on one task (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    n = 5 if args.tiny else args.n
     result = {"machine": f"{platform.node()} {os.cpu_count()} CPUs, {platform.platform()}",
-              "dispatch": dispatch(args.n), "throughput": throughput()}
+              "dispatch": dispatch(n), "throughput": throughput(args.tiny)}
     print(json.dumps(result, indent=2))
 
 

@@ -91,10 +91,12 @@ def _graded(task: Task, spec: EvalSpec, kind: str, pool=None) -> EvalResult:
                                          sandbox.LABEL_WORKER: _worker()}, pool=pool)
     text = {name: data.decode("utf-8", "replace") for name, data in run.outputs.items()}
     fields = grading.parse_result(text.get("result", ""))
+    runner = grading.runner_kind(task.eval_script)
     verdict = grading.grade(
-        fields, run.exit_code, spec.timeout_s, runner=grading.runner_kind(task.eval_script),
+        fields, run.exit_code, spec.timeout_s, runner=runner,
         records=text.get("evidence.jsonl", ""), log=text.get("eval.log", ""),
-        oom_killed=run.oom_killed, fail_to_pass=task.fail_to_pass, pass_to_pass=task.pass_to_pass)
+        oom_killed=run.oom_killed, fail_to_pass=task.fail_to_pass, pass_to_pass=task.pass_to_pass,
+        log_tests=_log_tests(task, runner, text.get("eval.log", "")))
     log = text.get("eval.log", "") or text.get("apply.log", "")
     try:
         exit_code = int(fields["eval_exit_code"])
@@ -107,6 +109,23 @@ def _graded(task: Task, spec: EvalSpec, kind: str, pool=None) -> EvalResult:
         log=log,
         error=verdict.error, detail=verdict.detail, tests=verdict.tests,
         test_counts=grading.outcome_counts(verdict.tests, task.fail_to_pass, task.pass_to_pass))
+
+
+def _log_tests(task: Task, runner: str, log: str) -> dict[str, str] | None:
+    """Per-test outcomes read from the log by the repo's parser (sympy's bin/test, ...), for a
+    task that lists its tests but whose runner gives no evidence records. Printed lines are
+    forgeable by the code under test: this is the weakest evidence, and the report says
+    ``evidence: none``."""
+    if runner != "none" or not (task.fail_to_pass or task.pass_to_pass):
+        return None
+    from . import logs
+
+    try:
+        outcomes = logs.grade_from_log(task, log)
+    except Exception:  # no parser for this repo: the listed tests are not seen to pass
+        return None
+    return {test: "passed" if status in logs.OK_STATUSES else str(status).lower()
+            for test, status in outcomes.items()}
 
 
 def _durations(fields: dict[str, str], host: dict[str, float]) -> dict[str, float]:

@@ -18,9 +18,10 @@ def cases():
 
     from .conftest import TASKS_DIR
 
-    tasks, _ = load_tasks([TASKS_DIR])
-    chosen = [t for t in tasks if t.instance_id in SAMPLE_TASKS]
-    return sample(compose(chosen), hacks=18)
+    tasks, _ = load_tasks([TASKS_DIR, TASKS_DIR / "swebench"])
+    chosen = [t for t in tasks if t.instance_id in SAMPLE_TASKS or "__" in t.instance_id]
+    assert len(chosen) == len(SAMPLE_TASKS) + 1  # and the SWE-bench-style instance
+    return [case for task in chosen for case in sample(compose([task]), hacks=5)]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ TINY = {
     "adversary_run.py": ["--limit", "4", "-j", "1"],
     "bench_agent.py": None,  # checked in detail by tests/test_bench_agent.py
     "bench_offline.py": ["--rounds", "1", "--no-verdicts", "--variants", "after"],
+    "bench_ray.py": ["--tiny"],
 }
 
 

@@ -68,3 +68,25 @@ def test_a_listed_test_missing_from_the_log_is_a_failure():
     assert report["PASS_TO_PASS"]["failure"] == ["t.py::b"] and not report["resolved"]
     assert lists_report(task(), {"t.py::a": "PASSED", "t.py::b": "XFAIL"})["resolved"]
     assert not lists_report(task(FAIL_TO_PASS=[], PASS_TO_PASS=[]), {})["resolved"]
+
+
+def test_a_runner_without_evidence_is_graded_from_its_log_by_the_repo_parser():
+    """sympy's bin/test gives no evidence records: its listed tests are read from the log, and a
+    script exit status of 0 alone does not pass a task whose listed test failed."""
+    from swe_harness import grading
+    from swe_harness.evaluate import _log_tests
+
+    sympy_task = task(repo="sympy/sympy", eval_script="bin/test sympy/core/tests/test_basic.py",
+                      FAIL_TO_PASS=["test_a"], PASS_TO_PASS=["test_d"])
+    log = "sympy/core/tests/test_basic.py[3]\ntest_a ok\ntest_b F\ntest_d f\n"
+    tests = _log_tests(sympy_task, grading.runner_kind(sympy_task.eval_script), log)
+    assert tests == {"test_a": "passed", "test_b": "failed", "test_d": "passed"}
+    done = {"phase": "done", "eval_exit_code": "0", "t_apply_end": "1", "t_eval_end": "2"}
+    ok = grading.grade(done, 0, 30, runner="none", log=log, log_tests=tests,
+                       fail_to_pass=sympy_task.fail_to_pass, pass_to_pass=sympy_task.pass_to_pass)
+    assert ok.status == "passed"
+    failing = "sympy/core/tests/test_basic.py[3]\ntest_a F\ntest_d f\n"
+    bad = grading.grade(done, 0, 30, runner="none", log=failing,
+                        log_tests=_log_tests(sympy_task, "none", failing),
+                        fail_to_pass=sympy_task.fail_to_pass, pass_to_pass=sympy_task.pass_to_pass)
+    assert bad.status == "failed" and "FAIL_TO_PASS test failed: test_a" in bad.detail
