@@ -20,7 +20,7 @@ IMAGE_PATH=$PATH
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 OUT=/swe/out
 EVAL_UID=${SWE_EVAL_UID:-10001}
-mkdir -p "$OUT" && chmod 700 "$OUT"
+[ -d "$OUT" ] || mkdir -m 700 "$OUT"  # the harness's archive makes it (mode 700)
 
 declare -A FIELDS=()
 ORDER=()
@@ -40,15 +40,23 @@ GIT=$(command -v git || PATH=$IMAGE_PATH command -v git) || { record error "the 
 SETPRIV=$(command -v setpriv) || { record error "the image has no setpriv (util-linux)"; exit 3; }
 git() { "$GIT" -c core.hooksPath=/dev/null -c core.fsmonitor=false "$@"; }
 cd "$SWE_WORKDIR" || { record error "workdir $SWE_WORKDIR does not exist in the image"; exit 3; }
-git rev-parse --git-dir >/dev/null 2>&1 || { record error "$SWE_WORKDIR is not a git repository"; exit 3; }
-WD=$(pwd -P)
+[ -e .git ] || { record error "$SWE_WORKDIR is not a git repository"; exit 3; }
+WD=$PWD
 
-# Untracked files (ignored ones too) present before we touch anything.
-git ls-files --others -z | sort -z > /swe/untracked.before
+# Untracked files (ignored ones too) present before we touch anything, as a set.
+declare -A UNTRACKED=()
+while IFS= read -r -d '' path; do UNTRACKED[$path]=1; done < <(git ls-files --others -z)
+
+new_untracked() {  # untracked now, not before: NUL-separated
+  local path
+  while IFS= read -r -d '' path; do
+    [ -n "${UNTRACKED[$path]:-}" ] || printf '%s\0' "$path"
+  done < <(git ls-files --others -z)
+}
 
 reset_tree() {
   git reset -q --hard HEAD
-  git ls-files --others -z | sort -z | comm -z -13 /swe/untracked.before - | xargs -0r rm -f --
+  new_untracked | xargs -0r rm -f --
 }
 
 apply_candidate() {
@@ -73,20 +81,26 @@ apply_candidate() {
 # What git says changed (tracked and untracked, NUL-separated) must be among the paths the harness
 # parsed from the diff text: its protected-path policy and test resets were decided on those.
 unexpected_paths() {
-  # tracked paths (the diff) and untracked ones never overlap: one merge, one comparison
-  { git diff --name-only --no-renames -z HEAD --; git ls-files --others -z; } | sort -zu \
-    | comm -z -23 - <(sort -zu /swe/expected.list /swe/untracked.before) | tr '\0' ' '
+  local path out=()
+  local -A expected=()
+  while IFS= read -r -d '' path; do expected[$path]=1; done < /swe/expected.list
+  while IFS= read -r -d '' path; do
+    [ -n "${expected[$path]:-}" ] || out+=("$path")
+  done < <(git diff --name-only --no-renames -z HEAD --; new_untracked)
+  [ ${#out[@]} -eq 0 ] || printf '%s ' "${out[@]:0:20}"
 }
 
 protect_tests() {
-  local path tracked=() gone=()
+  local path listed=() tracked=() gone=()
   local -A in_head=()
-  while IFS= read -r -d '' path; do in_head[$path]=1; done < <(
-    tr '\n' '\0' < /swe/protect.list | xargs -0 -r "$GIT" ls-tree -r -z --name-only HEAD -- 2>/dev/null)
-  while IFS= read -r path; do
-    [ -n "$path" ] || continue
+  while IFS= read -r path; do [ -n "$path" ] && listed+=("$path"); done < /swe/protect.list
+  if [ ${#listed[@]} -gt 0 ]; then
+    while IFS= read -r -d '' path; do in_head[$path]=1; done < <(
+      git ls-tree -r -z --name-only HEAD -- "${listed[@]}" 2>/dev/null)
+  fi
+  for path in "${listed[@]}"; do
     if [ -n "${in_head[$path]:-}" ]; then tracked+=("$path"); else gone+=("$path"); fi
-  done < /swe/protect.list
+  done
   [ ${#tracked[@]} -eq 0 ] || git checkout -q HEAD -- "${tracked[@]}"
   [ ${#gone[@]} -eq 0 ] || rm -rf -- "${gone[@]}"
   [ -s /swe/test.diff ] || return 0
@@ -135,10 +149,9 @@ prepare_privileges() {
   done
   local caches=()
   for dir in "${!dirs[@]}"; do caches+=("$dir/__pycache__"); done
-  mkdir -p -- "${caches[@]}"  # root's and empty: no byte-code cache of a test is ever read
-  chown -h root:root -- "${protected[@]}" "${!dirs[@]}" "${caches[@]}"
-  chmod a-w -- "${protected[@]}" "${caches[@]}"
-  chmod 1777 -- "${!dirs[@]}"
+  # root's, empty and closed: no byte-code cache of a test is ever read (and the eval's home)
+  mkdir -p -m 700 -- "${caches[@]}" /tmp/swe-home
+  chown -h root:root -- "${protected[@]}" "${!dirs[@]}"
   local entry
   for entry in /usr/lib/python3*/site-packages /usr/local/lib/python3*/site-packages \
                /usr/lib/python3/dist-packages /usr/local/lib/python3*/dist-packages \
@@ -152,7 +165,6 @@ prepare_privileges() {
   done
   unset IFS
   local own=(/tmp/swe-home) dist record file
-  mkdir -m 700 /tmp/swe-home
   # The package under test's own earlier install (an editable install of this repo, as task
   # images make): the eval may reinstall it, so its files become the eval's.
   for entry in "${SITE_DIRS[@]}"; do
@@ -167,7 +179,8 @@ prepare_privileges() {
     for record in "$entry"/*.egg-link; do [ -f "$record" ] && own+=("$record"); done
   done
   chown -h "$EVAL_UID:$EVAL_UID" -- "${own[@]}" 2>/dev/null
-  [ $((${#SITE_DIRS[@]} + ${#BIN_DIRS[@]})) -eq 0 ] || chmod 1777 -- "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"
+  [ ${#protected[@]} -eq 0 ] || chmod a-w -- "${protected[@]}"
+  chmod 1777 -- "${!dirs[@]}" "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"
 }
 
 # What the eval changed in the interpreter's import machinery and in the repo's test setup.
@@ -233,8 +246,13 @@ config_digests() {
 # After the eval: every process of the eval user goes (kill(-1) as that user reaches exactly
 # those), a few times over to catch the children of a fork bomb.
 end_eval_processes() {
-  "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups /bin/bash -c \
-    'kill -9 -1; kill -9 -1; kill -9 -1' 2>/dev/null
+  local proc
+  for proc in /proc/[0-9]*; do
+    [ -O "$proc" ] && continue  # root's: init, this runner, its readers
+    "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups /bin/bash -c \
+      'kill -9 -1; kill -9 -1; kill -9 -1' 2>/dev/null
+    return
+  done
 }
 
 wait_for() {
@@ -283,11 +301,11 @@ main() {
   mkfifo -m 600 /swe/log.fifo /swe/evidence.fifo
   tail -c "$SWE_LOG_BYTES" < /swe/log.fifo > "$OUT/eval.log" & local log_reader=$!
   cat < /swe/evidence.fifo > "$OUT/evidence.jsonl" & local evidence_reader=$!
-  timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" \
-    env -i "${EVAL_ENV[@]}" "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups \
-      --inh-caps=-all --bounding-set=-all /bin/bash -c \
-      'echo 1000 > /proc/self/oom_score_adj 2>/dev/null; exec /bin/bash /swe/eval_script.sh' \
-    3> /swe/evidence.fifo > /swe/log.fifo 2>&1 < /dev/null
+  ( echo 1000 > /proc/self/oom_score_adj
+    exec timeout --signal=TERM --kill-after=5 "$SWE_TIMEOUT" \
+      env -i "${EVAL_ENV[@]}" "$SETPRIV" --reuid="$EVAL_UID" --regid="$EVAL_UID" --clear-groups \
+        --inh-caps=-all --bounding-set=-all /bin/bash /swe/eval_script.sh
+  ) 3> /swe/evidence.fifo > /swe/log.fifo 2>&1 < /dev/null
   local rc=$?
   record_time t_eval_end
   end_eval_processes

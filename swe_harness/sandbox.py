@@ -359,7 +359,8 @@ def make_tar(files: dict[str, bytes | str], gzip: bool = False) -> bytes:
         for path, content in sorted(files.items()):
             if path.endswith("/"):
                 info = tarfile.TarInfo(path.rstrip("/"))
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+                mode = 0o700 if path.endswith("out/") else 0o755  # the runner's outputs: root's
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, now
                 tar.addfile(info)
                 continue
             data = content.encode() if isinstance(content, str) else content
