@@ -68,7 +68,7 @@ def evaluate(task: Task, candidate: str, kind: str = "model",
 def _run(task: Task, candidate: str, kind: str, options: EvalOptions) -> EvalResult:
     from . import sandbox
 
-    image_id = sandbox.ensure_image(task, options.build)
+    image_id = sandbox.eval_image(task, options.build)
     spec = build_spec(task, candidate, options, image_id)
     if not options.cache_dir:
         return _graded(task, spec, kind, options.pool)

@@ -126,14 +126,15 @@ SITE_DIRS=()
 BIN_DIRS=()
 CONFIG_FILES=()
 prepare_privileges() {
-  # One pass over the repo: caches deleted, ownership to the eval user (but for git's object
-  # store, the bulk of a repo with history, written only by commits no eval makes), and the
-  # files that decide how tests run listed.
+  # One pass over the repo: caches deleted, ownership to the eval user (the evaluation image
+  # has it already, sandbox.eval_image: only what the candidate added is chowned here; git's
+  # object store is left alone), and the files that decide how tests run listed.
   local path dir protected=()
   while IFS= read -r -d '' path; do protected+=("${path#./}"); done < <(
     find . -path ./.git/objects -prune -o \( -name __pycache__ -o -name .pytest_cache \) -type d \
       -prune -exec rm -rf {} + -o -name '*.py[co]' -type f -exec rm -f {} + -o \
-      -exec chown -h "$EVAL_UID:$EVAL_UID" {} + \( -name conftest.py -o -name pytest.ini \
+      \( -user "$EVAL_UID" -o -exec chown -h "$EVAL_UID:$EVAL_UID" {} + \) \
+      \( -name conftest.py -o -name pytest.ini \
       -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml -o -name tox.ini \) \
       -type f -print0 2>/dev/null)
   CONFIG_FILES=("${protected[@]}")
@@ -180,7 +181,9 @@ prepare_privileges() {
   done
   chown -h "$EVAL_UID:$EVAL_UID" -- "${own[@]}" 2>/dev/null
   [ ${#protected[@]} -eq 0 ] || chmod a-w -- "${protected[@]}"
-  chmod 1777 -- "${!dirs[@]}" "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"
+  local open=("${!dirs[@]}")
+  for dir in "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"; do [ -k "$dir" ] || open+=("$dir"); done
+  chmod 1777 -- "${open[@]}"  # the evaluation image has the interpreter dirs so already
 }
 
 # What the eval changed in the interpreter's import machinery and in the repo's test setup.

@@ -111,6 +111,65 @@ def ensure_image(task: Task, policy: str = "missing", log=lambda msg: None) -> s
     return image_id(name)
 
 
+EVAL_IMAGE_REPO = "swe-harness/eval"
+# Where `pip install -e .` writes: made sticky-writable for the eval user (runner.sh checks what
+# the eval added there). The same globs as runner.sh's SITE_DIRS and BIN_DIRS.
+INTERPRETER_DIRS = ("/usr/lib/python3*/site-packages /usr/local/lib/python3*/site-packages "
+                    "/usr/lib/python3/dist-packages /usr/local/lib/python3*/dist-packages "
+                    "/opt/*/lib/python3*/site-packages /opt/*/envs/*/lib/python3*/site-packages "
+                    "/usr/local/bin /opt/*/bin")
+EVAL_UID = 10001  # the unprivileged user the eval runs as (runner.sh: SWE_EVAL_UID)
+_eval_images: dict[tuple[str, str], str] = {}  # (task image id, workdir) -> eval image id
+
+
+def eval_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
+    """The id of the image evaluations run in: the task's image with its repo owned by the
+    eval user, made once per (task image id, workdir) and cached as ``swe-harness/eval:<key>``.
+
+    The runner hands the repo to the eval user; on overlayfs every ``chown`` copies the whole
+    file up (seconds for a real repo), so it is done once here, not in every evaluation. The
+    content is the task image's, byte for byte."""
+    import hashlib
+
+    from filelock import FileLock
+
+    source = ensure_image(task, policy, log)
+    key = (source, task.workdir)
+    if key in _eval_images and policy != "always":
+        return _eval_images[key]
+    recipe = (f"{{ [ ! -d {task.workdir} ] || chown -R {EVAL_UID}:{EVAL_UID} {task.workdir}; }} && "
+              f"for d in {INTERPRETER_DIRS}; do "
+              '[ -d "$d" ] && [ ! -L "$d" ] && chmod 1777 "$d"; done; true')
+    digest = hashlib.sha256(f"{source}\0{task.workdir}\0{recipe}".encode()).hexdigest()[:24]
+    tag = f"{EVAL_IMAGE_REPO}:{digest}"
+    if not _has_image(tag):
+        LOCK_DIR.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(LOCK_DIR / f"eval-image-{digest}.lock")):
+            if not _has_image(tag):
+                log(f"preparing {tag} from {task.image_name} (repo owned by the eval user)")
+                _build_derived(source, tag, ["sh", "-c", recipe])
+    _eval_images[key] = found = image_id(tag)
+    return found
+
+
+def _build_derived(source: str, tag: str, run: list[str]) -> None:
+    """``FROM source`` + one ``RUN``, tagged ``tag`` (no network)."""
+    import json
+
+    import docker.errors
+
+    dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
+    try:
+        client().images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True,
+                              forcerm=True, network_mode="none",
+                              labels={LABEL: "1", "swe_harness.source_image": source})
+    except docker.errors.BuildError as exc:
+        tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
+        raise InfraError(f"image {tag} from {source} failed to build: {exc.msg}\n{tail[-2000:]}") from exc
+    except docker.errors.APIError as exc:
+        raise InfraError(f"image {tag} from {source} failed to build: {exc}") from exc
+
+
 def _pulled(name: str, log) -> bool:
     """Try a registry; where none answers (these machines), say so and move on."""
     import docker.errors
