@@ -1,7 +1,8 @@
 #!/bin/bash
 # Sets up everything on a fresh Debian machine (as root), idempotently:
-#   Debian's docker.io + debootstrap, a running dockerd, .venv with swe_harness installed,
-#   the registry-free base image and the images of the bundled tasks.
+#   Debian's docker.io + debootstrap + chromium, a running dockerd, .venv with swe_harness and
+#   its test, train, ray and report extras, the registry-free base image and the images of the
+#   bundled tasks; then Podman's Docker-compatible service with the same images in its store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
