@@ -279,11 +279,12 @@ def bench_prepare(task, n):
     source = sandbox.image_id(task.image_name)
     times = []
     for _ in range(n):
-        tag = f"swe-harness/agent-bench:{uuid.uuid4().hex[:12]}"
         t = time.perf_counter()
-        sandbox.build_agent_image(source, task.workdir, tag, nocache=True)
+        built = sandbox.derived_image(source, "swe-harness/agent-bench",
+                                      sandbox.agent_recipe(task.workdir), task.image_name,
+                                      nocache=True)
         times.append(time.perf_counter() - t)
-        sandbox.client().images.remove(tag, force=True)
+        sandbox.client().images.remove(built, force=True)
     record("prepare", "agent image build (FROM task image + history cut)", times)
 
 

@@ -124,50 +124,55 @@ _eval_images: dict[tuple[str, str], str] = {}  # (task image id, workdir) -> eva
 
 def eval_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
     """The id of the image evaluations run in: the task's image with its repo owned by the
-    eval user, made once per (task image id, workdir) and cached as ``swe-harness/eval:<key>``.
+    eval user and the interpreter dirs open, made once per (task image id, workdir) and cached
+    as ``swe-harness/eval:<digest>``.
 
     The runner hands the repo to the eval user; on overlayfs every ``chown`` copies the whole
     file up (seconds for a real repo), so it is done once here, not in every evaluation. The
     content is the task image's, byte for byte."""
-    import hashlib
-
-    from filelock import FileLock
-
     source = ensure_image(task, policy, log)
-    key = (source, task.workdir)
-    if key in _eval_images and policy != "always":
-        return _eval_images[key]
+    if (source, task.workdir) in _eval_images and policy != "always":
+        return _eval_images[(source, task.workdir)]
     recipe = (f"{{ [ ! -d {task.workdir} ] || chown -R {EVAL_UID}:{EVAL_UID} {task.workdir}; }} && "
               f"for d in {INTERPRETER_DIRS}; do "
               '[ -d "$d" ] && [ ! -L "$d" ] && chmod 1777 "$d"; done; true')
-    digest = hashlib.sha256(f"{source}\0{task.workdir}\0{recipe}".encode()).hexdigest()[:24]
-    tag = f"{EVAL_IMAGE_REPO}:{digest}"
-    if not _has_image(tag):
-        LOCK_DIR.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(LOCK_DIR / f"eval-image-{digest}.lock")):
-            if not _has_image(tag):
-                log(f"preparing {tag} from {task.image_name} (repo owned by the eval user)")
-                _build_derived(source, tag, ["sh", "-c", recipe])
-    _eval_images[key] = found = image_id(tag)
+    found = derived_image(source, EVAL_IMAGE_REPO, ["sh", "-c", recipe],
+                          f"{task.image_name}, its repo the eval user's", log)
+    _eval_images[(source, task.workdir)] = found
     return found
 
 
-def _build_derived(source: str, tag: str, run: list[str]) -> None:
-    """``FROM source`` + one ``RUN``, tagged ``tag`` (no network)."""
+def derived_image(source: str, repository: str, run: list[str], what: str,
+                  log=lambda msg: None, nocache: bool = False) -> str:
+    """The id of ``FROM source`` + one ``RUN run`` (no network), built once and cached as
+    ``repository:<digest of source and run>``; a file lock keeps xdist workers from building
+    it twice."""
+    import hashlib
     import json
 
     import docker.errors
+    from filelock import FileLock
 
-    dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
-    try:
-        client().images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True,
-                              forcerm=True, network_mode="none",
-                              labels={LABEL: "1", "swe_harness.source_image": source})
-    except docker.errors.BuildError as exc:
-        tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
-        raise InfraError(f"image {tag} from {source} failed to build: {exc.msg}\n{tail[-2000:]}") from exc
-    except docker.errors.APIError as exc:
-        raise InfraError(f"image {tag} from {source} failed to build: {exc}") from exc
+    digest = hashlib.sha256(f"{source}\0{json.dumps(run)}".encode()).hexdigest()[:24]
+    tag = f"{repository}:{digest}"
+    if nocache or not _has_image(tag):
+        LOCK_DIR.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(LOCK_DIR / f"derived-{digest}.lock")):
+            if nocache or not _has_image(tag):
+                log(f"preparing {tag} from {what}")
+                dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
+                try:
+                    client().images.build(
+                        fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
+                        network_mode="none", nocache=nocache,
+                        labels={LABEL: "1", "swe_harness.source_image": source})
+                except docker.errors.BuildError as exc:
+                    tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
+                    raise InfraError(f"{tag} from {what} failed to build: {exc.msg}\n"
+                                     f"{tail[-2000:]}") from exc
+                except docker.errors.APIError as exc:
+                    raise InfraError(f"{tag} from {what} failed to build: {exc}") from exc
+    return image_id(tag)
 
 
 def _pulled(name: str, log) -> bool:
@@ -539,53 +544,23 @@ echo "swe_harness: base $base"
 
 def agent_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str:
     """The id of the image the agent's containers run: the task image with its history cut at
-    the base commit (see SANITIZE_GIT). Built once per (source image id, workdir) and cached
-    under ``swe-harness/agent:<digest>``; the evaluation keeps using the task's own image."""
-    import hashlib
-
-    from filelock import FileLock
-
+    the base commit (see SANITIZE_GIT), made once per (source image id, workdir). The
+    evaluation keeps using the task's own content (``eval_image``)."""
     known = _agent_images.get((task.image_name, task.workdir))
     if known and policy != "always":
         return known
-    source = image_id(ensure_image(task, policy, log))
-    key = hashlib.sha256(f"{source}\0{task.workdir}\0{SANITIZE_GIT}".encode()).hexdigest()[:24]
-    tag = f"{AGENT_IMAGE_REPO}:{key}"
-    if not _has_image(tag):
-        LOCK_DIR.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(LOCK_DIR / f"agent-image-{key}.lock")):
-            if not _has_image(tag):
-                log(f"preparing {tag} from {task.image_name} (history cut at the base commit)")
-                try:
-                    build_agent_image(source, task.workdir, tag)
-                except InfraError as exc:
-                    raise InfraError(f"agent image for {task.image_name}: {exc}") from exc
-    _agent_images[(task.image_name, task.workdir)] = found = image_id(tag)
+    found = derived_image(ensure_image(task, policy, log), AGENT_IMAGE_REPO,
+                          agent_recipe(task.workdir),
+                          f"{task.image_name}, history cut at the base commit", log)
+    _agent_images[(task.image_name, task.workdir)] = found
     return found
 
 
+def agent_recipe(workdir: str) -> list[str]:
+    return ["env", f"SWE_WORKDIR={workdir}", "bash", "-c", SANITIZE_GIT]
+
+
 _agent_images: dict[tuple[str, str], str] = {}  # (task image, workdir) -> agent image id
-
-
-def build_agent_image(source: str, workdir: str, tag: str, nocache: bool = False) -> str:
-    """``FROM source`` + SANITIZE_GIT on the repo at ``workdir``, tagged ``tag``; its id."""
-    import json
-
-    import docker.errors
-
-    run = ["env", f"SWE_WORKDIR={workdir}", "bash", "-c", SANITIZE_GIT]
-    dockerfile = f"FROM {source}\nRUN {json.dumps(run)}\n"
-    try:
-        image, _ = client().images.build(
-            fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, forcerm=True,
-            network_mode="none", nocache=nocache,
-            labels={LABEL: "1", LABEL_SOURCE_IMAGE: source})
-    except docker.errors.BuildError as exc:
-        tail = "".join(str(c.get("stream", c.get("error", ""))) for c in exc.build_log)
-        raise InfraError(f"build failed: {exc.msg}\n{tail[-2000:]}") from exc
-    except docker.errors.APIError as exc:
-        raise InfraError(f"build failed: {exc}") from exc
-    return image.id
 
 
 @functools.cache
