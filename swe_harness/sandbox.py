@@ -457,12 +457,20 @@ def _owner_alive(owner_label: str) -> bool:
 def reap(run: str | None = None, dead_only: bool = True) -> int:
     """Remove harness containers: those of ``run`` (all of them), or those whose owner process
     on this host is gone (``dead_only``). Returns how many were removed."""
+    keep = (lambda c: _owner_alive(c.labels.get(LABEL_OWNER, ""))) \
+        if run is None and dead_only else (lambda c: False)
+    return remove_labelled([f"{LABEL}=1"] + ([f"{LABEL_RUN}={run}"] if run else []), keep)
+
+
+def remove_labelled(labels: list[str], keep=lambda container: False) -> int:
+    """Remove (force) every container carrying ``labels`` but those ``keep`` spares; a container
+    that vanishes meanwhile (another run removed it) is no error. Returns how many it removed."""
     import docker.errors
 
-    filters = {"label": [f"{LABEL}=1"] + ([f"{LABEL_RUN}={run}"] if run else [])}
     removed = 0
-    for container in client().containers.list(all=True, filters=filters, ignore_removed=True):
-        if run is None and dead_only and _owner_alive(container.labels.get(LABEL_OWNER, "")):
+    for container in client().containers.list(all=True, filters={"label": labels},
+                                              ignore_removed=True):
+        if keep(container):
             continue
         try:
             container.remove(force=True, v=True)
@@ -989,14 +997,4 @@ def _images():
 def remove_owned() -> int:
     """Remove every container this process created (its ``swe_harness.owner`` label), running
     or not: what an interrupted CLI run leaves. Returns how many were removed."""
-    import docker.errors
-
-    removed = 0
-    filters = {"label": [f"{LABEL}=1", f"{LABEL_OWNER}={owner()}"]}
-    for container in client().containers.list(all=True, filters=filters):
-        try:
-            container.remove(force=True, v=True)
-            removed += 1
-        except docker.errors.NotFound:
-            pass
-    return removed
+    return remove_labelled([f"{LABEL}=1", f"{LABEL_OWNER}={owner()}"])
