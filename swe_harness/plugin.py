@@ -75,9 +75,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     _terminate_as_interrupt()
     if not _is_worker(config):
-        # workers inherit it: every container of this run carries one run id
-        from .sandbox import _process_run_id
-        os.environ.setdefault("SWE_HARNESS_RUN_ID", _process_run_id())
+        # Workers inherit it: every container of this run carries one run id, this session's
+        # own (a session run inside another process's, as pytester does, reaps only its own).
+        if "SWE_HARNESS_RUN_ID" not in os.environ:
+            import uuid
+
+            os.environ["SWE_HARNESS_RUN_ID"] = uuid.uuid4().hex[:12]
+            config.add_cleanup(lambda: os.environ.pop("SWE_HARNESS_RUN_ID", None))
         config.pluginmanager.register(ReportWriter(config), "swe_harness.report")
         config.pluginmanager.register(Reaper(), "swe_harness.reaper")
         if config.getoption("swe_ray") is not None:

@@ -44,9 +44,11 @@ class Limits:
 
 
 def run_id() -> str:
-    """One id for the whole run; xdist workers share the controller's ``testrun_uid``."""
-    rid = os.environ.get("SWE_HARNESS_RUN_ID") or os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    return rid or _process_run_id()
+    """One id for the whole run: ``SWE_HARNESS_RUN_ID`` (the pytest plugin's controller sets it,
+    so its xdist workers share it), else one per process. Not xdist's own ``testrun_uid``: a
+    test suite that runs evaluations in its workers is no swe run, and one of its runs reaping
+    "its" containers must not reach the other workers'."""
+    return os.environ.get("SWE_HARNESS_RUN_ID") or _process_run_id()
 
 
 @functools.cache
