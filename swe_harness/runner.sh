@@ -150,8 +150,8 @@ prepare_privileges() {
   done
   local caches=()
   for dir in "${!dirs[@]}"; do caches+=("$dir/__pycache__"); done
-  # root's, empty and closed: no byte-code cache of a test is ever read (and the eval's home)
-  mkdir -p -m 700 -- "${caches[@]}" /tmp/swe-home
+  # root's, empty and closed: no byte-code cache of a test is ever read
+  mkdir -p -m 700 -- "${caches[@]}"
   chown -h root:root -- "${protected[@]}" "${!dirs[@]}"
   local entry
   for entry in /usr/lib/python3*/site-packages /usr/local/lib/python3*/site-packages \
@@ -165,7 +165,10 @@ prepare_privileges() {
     case "$entry" in /usr/local/bin|/opt/*/bin) [ -d "$entry" ] && BIN_DIRS+=("$entry") ;; esac
   done
   unset IFS
-  local own=(/tmp/swe-home) dist record file
+  local own=() dist record file
+  # the eval's home: made in the evaluation image already (sandbox.eval_image)
+  if [ ! -d /tmp/swe-home ]; then mkdir -m 700 /tmp/swe-home; own+=(/tmp/swe-home)
+  elif [ -O /tmp/swe-home ]; then own+=(/tmp/swe-home); fi
   # The package under test's own earlier install (an editable install of this repo, as task
   # images make): the eval may reinstall it, so its files become the eval's.
   for entry in "${SITE_DIRS[@]}"; do
@@ -179,8 +182,7 @@ prepare_privileges() {
     done
     for record in "$entry"/*.egg-link; do [ -f "$record" ] && own+=("$record"); done
   done
-  chown -h "$EVAL_UID:$EVAL_UID" -- "${own[@]}" 2>/dev/null
-  [ ${#protected[@]} -eq 0 ] || chmod a-w -- "${protected[@]}"
+  [ ${#own[@]} -eq 0 ] || chown -h "$EVAL_UID:$EVAL_UID" -- "${own[@]}" 2>/dev/null
   local open=("${!dirs[@]}")
   for dir in "${SITE_DIRS[@]}" "${BIN_DIRS[@]}"; do [ -k "$dir" ] || open+=("$dir"); done
   chmod 1777 -- "${open[@]}"  # the evaluation image has the interpreter dirs so already

@@ -136,6 +136,7 @@ def eval_image(task: Task, policy: str = "missing", log=lambda msg: None) -> str
     if (source, task.workdir) in _eval_images and policy != "always":
         return _eval_images[(source, task.workdir)]
     recipe = (f"{{ [ ! -d {task.workdir} ] || chown -R {EVAL_UID}:{EVAL_UID} {task.workdir}; }} && "
+              f"mkdir -p -m 700 /tmp/swe-home && chown {EVAL_UID}:{EVAL_UID} /tmp/swe-home && "
               f"for d in {INTERPRETER_DIRS}; do "
               '[ -d "$d" ] && [ ! -L "$d" ] && chmod 1777 "$d"; done; true')
     found = derived_image(source, EVAL_IMAGE_REPO, ["sh", "-c", recipe],
