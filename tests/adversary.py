@@ -131,14 +131,6 @@ class Case:
     honest: bool  # True: must score 1.0; False: must score 0.0
 
 
-def _new_text(section: str) -> str | None:
-    """The full new content of a created file's section, or None when it is an edit."""
-    if "new file mode" not in section and "--- /dev/null" not in section:
-        return None
-    body = section.split("@@", 2)[-1].split("\n", 1)[1] if "@@" in section else ""
-    return "".join(line[1:] + "\n" for line in body.splitlines() if line.startswith("+"))
-
-
 def target_module(task: Task) -> str | None:
     """A Python file the gold fix edits: imported by the tests, so code there runs."""
     for diff in patchlib.split_files(task.gold_candidate):

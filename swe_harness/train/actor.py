@@ -9,10 +9,13 @@ whose samples ``SweEnv`` runs in parallel.
 from __future__ import annotations
 
 import ray
-import torch
-from nemo_rl.environments.interfaces import EnvironmentInterface, EnvironmentReturn
 
 from .env import SweEnv
+
+try:
+    from nemo_rl.environments.interfaces import EnvironmentInterface
+except ImportError:  # the stable name stays importable; a run needs NeMo-RL (launch.py says so)
+    EnvironmentInterface = object
 
 FQN = "swe_harness.train.actor.SweEnvActor"
 
@@ -22,7 +25,10 @@ class SweEnvActor(EnvironmentInterface):
     def __init__(self, env_config: dict):
         self.env = SweEnv(dict(env_config))
 
-    def step(self, message_log_batch, metadata) -> EnvironmentReturn:
+    def step(self, message_log_batch, metadata):
+        import torch
+        from nemo_rl.environments.interfaces import EnvironmentReturn
+
         out = self.env.step(message_log_batch, metadata)
         return EnvironmentReturn(
             observations=out.observations, metadata=out.metadata,
