@@ -286,15 +286,7 @@ class Container:
 
     def last_line_archive(self) -> dict[str, bytes]:
         """Files the command printed as its last stdout line (base64 of a gzipped tar)."""
-        import base64
-        import binascii
-
-        lines = self._container.logs(stdout=True, stderr=False).rstrip(b"\n").rsplit(b"\n", 1)
-        try:
-            data = base64.b64decode(lines[-1], validate=True)
-            return read_tar(data) if data else {}
-        except (binascii.Error, tarfile.TarError, EOFError, OSError):
-            return {}
+        return last_line_archive(self._container.logs(stdout=True, stderr=False))
 
     def oom_killed(self) -> bool:
         self._container.reload()
@@ -377,9 +369,6 @@ def run_spec(spec, labels: dict[str, str], pool=None) -> RunOutput:
 def _run_pooled(spec, pool) -> RunOutput:
     """The same runner in a fresh container from the pool: copy /swe in, exec run.sh, read its
     last line, release (removed off the critical path)."""
-    import base64
-    import binascii
-
     started = time.monotonic()
     container = pool.acquire(spec.image_id)
     try:
@@ -390,18 +379,25 @@ def _run_pooled(spec, pool) -> RunOutput:
                                            workdir=spec.workdir, stderr=False)
         if exit_code is None:
             container.raise_if_gone()  # gone: an error; still running: the client deadline
-        outputs: dict[str, bytes] = {}
-        try:
-            last = output.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-            data = base64.b64decode(last, validate=True)
-            outputs = read_tar(data) if data else {}
-        except (binascii.Error, tarfile.TarError, EOFError, OSError):
-            pass
+        outputs = last_line_archive(output)
     finally:
         teardown = time.monotonic()
         container.release()
     return RunOutput(exit_code, outputs, False, {"setup": round(setup, 3),
                                                  "teardown": round(time.monotonic() - teardown, 3)})
+
+
+def last_line_archive(output: bytes) -> dict[str, bytes]:
+    """The files a runner printed as the last line of ``output`` (base64 of a gzipped tar);
+    nothing when that line is not one (the runner did not finish)."""
+    import base64
+    import binascii
+
+    try:
+        data = base64.b64decode(output.rstrip(b"\n").rsplit(b"\n", 1)[-1], validate=True)
+        return read_tar(data) if data else {}
+    except (binascii.Error, tarfile.TarError, EOFError, OSError):
+        return {}
 
 
 def read_tar(data: bytes) -> dict[str, bytes]:
