@@ -201,13 +201,14 @@ def bench_eval_pool(task, n):
     print("3b. evaluate() with a trivial eval, fresh container vs from the pool", flush=True)
     trivial = dataclasses.replace(task, eval_script="#!/bin/bash\ntrue\n")
     fresh, pooled = [], []
+    image = sandbox.eval_image(trivial)  # evaluations run in the evaluation image
     with sandbox.WarmPool(size=1) as pool:
-        pool.prewarm(sandbox.ensure_image(trivial))
+        pool.prewarm(image, setup=sandbox.open_eval_launcher)
         for _ in range(n):
             result = evaluate(trivial, "", "empty")
             assert result.status == "passed", (result.status, result.detail, result.error)
             fresh.append(result.duration_s["total"] - result.duration_s.get("eval", 0.0))
-            wait_ready(pool, sandbox.ensure_image(trivial))
+            wait_ready(pool, image)
             result = evaluate(trivial, "", "empty", EvalOptions(pool=pool))
             assert result.status == "passed", (result.status, result.detail, result.error)
             pooled.append(result.duration_s["total"] - result.duration_s.get("eval", 0.0))

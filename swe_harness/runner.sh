@@ -80,29 +80,44 @@ apply_candidate() {
 
 # What git says changed (tracked and untracked, NUL-separated) must be among the paths the harness
 # parsed from the diff text: its protected-path policy and test resets were decided on those.
-unexpected_paths() {
+# Sets CHANGED (every such path) and UNEXPECTED (the first 20 beyond the parse, space-separated).
+declare -A CHANGED=()
+UNEXPECTED=
+check_changed_paths() {
   local path out=()
   local -A expected=()
   while IFS= read -r -d '' path; do expected[$path]=1; done < /swe/expected.list
   while IFS= read -r -d '' path; do
+    CHANGED[$path]=1
     [ -n "${expected[$path]:-}" ] || out+=("$path")
   done < <(git diff --name-only --no-renames -z HEAD --; new_untracked)
-  [ ${#out[@]} -eq 0 ] || printf '%s ' "${out[@]:0:20}"
+  [ ${#out[@]} -eq 0 ] || printf -v UNEXPECTED '%s ' "${out[@]:0:20}"
+}
+
+# A listed path needs resetting when the candidate changed it, an untracked file sits there, or
+# a directory does (git lists files, never directories). Else the reset would change nothing.
+reset_needed() {
+  local path
+  for path in "$@"; do
+    # ${A[$path]:-}, never [[ -v "A[$path]" ]]: that form expands the path a second time
+    [ -n "${CHANGED[$path]:-}${UNTRACKED[$path]:-}" ] || [ -d "$path" ] && return 0
+  done
+  return 1
 }
 
 protect_tests() {
   local path listed=() tracked=() gone=()
   local -A in_head=()
   while IFS= read -r path; do [ -n "$path" ] && listed+=("$path"); done < /swe/protect.list
-  if [ ${#listed[@]} -gt 0 ]; then
+  if [ ${#listed[@]} -gt 0 ] && reset_needed "${listed[@]}"; then
     while IFS= read -r -d '' path; do in_head[$path]=1; done < <(
       git ls-tree -r -z --name-only HEAD -- "${listed[@]}" 2>/dev/null)
+    for path in "${listed[@]}"; do
+      if [ -n "${in_head[$path]:-}" ]; then tracked+=("$path"); else gone+=("$path"); fi
+    done
+    [ ${#tracked[@]} -eq 0 ] || git checkout -q HEAD -- "${tracked[@]}"
+    [ ${#gone[@]} -eq 0 ] || rm -rf -- "${gone[@]}"
   fi
-  for path in "${listed[@]}"; do
-    if [ -n "${in_head[$path]:-}" ]; then tracked+=("$path"); else gone+=("$path"); fi
-  done
-  [ ${#tracked[@]} -eq 0 ] || git checkout -q HEAD -- "${tracked[@]}"
-  [ ${#gone[@]} -eq 0 ] || rm -rf -- "${gone[@]}"
   [ -s /swe/test.diff ] || return 0
   git apply --verbose /swe/test.diff >> "$OUT/apply.log" 2>&1 && return 0
   # Does it apply to the base commit alone? If so the candidate broke it (0.0); if not, the task
@@ -188,58 +203,60 @@ prepare_privileges() {
   chmod 1777 -- "${open[@]}"  # the evaluation image has the interpreter dirs so already
 }
 
-# What the eval changed in the interpreter's import machinery and in the repo's test setup.
-# Allowed: the package's own (re)install: its metadata, path-only .pth files, its own modules.
-# Anything else that runs code at start-up or stands in for another module fails the run.
-import_changes() {
-  local path name dir problems=()
-  [ $((${#SITE_DIRS[@]} + ${#BIN_DIRS[@]})) -gt 0 ] || return 0
-  # Only top-level entries can be new: every directory below is root's and not writable.
+# What the eval made or changed, found in one pass (newer than /swe/t_eval_start):
+# - in the repo, files that decide how tests are found and run, or what they import (the
+#   protected ones are root's and cannot change; these are new ones beside them) -> SETUP_CHANGES;
+# - in the interpreter's import machinery (top-level entries of the site and bin dirs: every
+#   directory below is root's and not writable) -> IMPORT_CHANGES. Allowed there: the package's
+#   own (re)install: its metadata, path-only .pth files, its own modules. Anything else that runs
+#   code at start-up or stands in for another module fails the run.
+SETUP_CHANGES=
+IMPORT_CHANGES=
+eval_changes() {
+  local path setup=() problems=()
   while IFS= read -r -d '' path; do
-    name=${path##*/} dir=${path%/*}
-    if [[ " ${BIN_DIRS[*]} " == *" $dir "* ]]; then
-      case "$name" in
-        python*|pip*|pytest*|py.test*|bash|sh|env|timeout|git|tox|nox|coverage)
-          problems+=("a program that shadows the test tools: $path") ;;
-      esac
-      continue
-    fi
-    case "$name" in
-      *.dist-info|*.egg-info)
-        if grep -qs '^\[pytest11\]' "$path/entry_points.txt"; then
-          problems+=("a pytest plugin entry point: $path"); fi ;;
-      *.egg-link|__pycache__) ;;
-      *.pth)
-        if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
-          problems+=("a .pth that runs code: $path"); fi ;;
-      sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
-      __editable__*finder*) problems+=("an import hook: $path") ;;
-      *)
-        local stem=${name%.py}
-        stem=${stem%%.*}
-        if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
-           && [ ! -e "$WD/src/$stem.py" ]; then
-          problems+=("a module that is not the package's own: $path")
-        fi ;;
-    esac
-  done < <(find "${SITE_DIRS[@]}" "${BIN_DIRS[@]}" -mindepth 1 -maxdepth 1 -cnewer /swe/t_eval_start \
-             -print0 2>/dev/null)
-  [ ${#problems[@]} -eq 0 ] || printf '%s; ' "${problems[@]:0:5}"
+    if [[ "$path" == ./* ]]; then setup+=("${path#./}"); else import_problem "$path"; fi
+  done < <(find . "${SITE_DIRS[@]}" "${BIN_DIRS[@]}" -mindepth 1 \
+    \( -path ./.git -prune \) -o \
+    \( -path './*' -cnewer /swe/t_eval_start \( -name conftest.py \
+       -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
+       -o -name tox.ini -o -name setup.cfg -o -name pyproject.toml -o -name 'sitecustomize*' \
+       -o -name 'usercustomize*' -o -name '*.pth' -o -name 'pytest.py*' -o -name 'pytest.pyc' \
+       -o -name _pytest -o -name 'pluggy*' -o -name 'py.py' -o -name 'unittest*' \
+       -o -name 'swe_harness*' \) -print0 \) -o \
+    \( -path '/*' -cnewer /swe/t_eval_start -print0 -prune \) -o \( -path '/*' -prune \) \
+    2>/dev/null)
+  [ ${#setup[@]} -eq 0 ] || printf -v SETUP_CHANGES '%s ' "${setup[@]:0:5}"
+  [ ${#problems[@]} -eq 0 ] || printf -v IMPORT_CHANGES '%s; ' "${problems[@]:0:5}"
 }
 
-# Files that decide how tests are found and run, or what they import, made or changed while the
-# eval ran (the protected ones are root's and cannot change; these are new ones beside them).
-test_setup_changes() {
-  local path problems=()
-  while IFS= read -r -d '' path; do
-    problems+=("${path#./}")
-  done < <(find . -path ./.git -prune -o -cnewer /swe/t_eval_start \( -name conftest.py \
-    -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
-    -o -name tox.ini -o -name setup.cfg -o -name pyproject.toml -o -name 'sitecustomize*' \
-    -o -name 'usercustomize*' -o -name '*.pth' -o -name 'pytest.py*' -o -name 'pytest.pyc' \
-    -o -name _pytest -o -name 'pluggy*' -o -name 'py.py' -o -name 'unittest*' \
-    -o -name 'swe_harness*' \) -print0 2>/dev/null)
-  [ ${#problems[@]} -eq 0 ] || printf '%s ' "${problems[@]:0:5}"
+import_problem() {  # appends to the caller's problems: why this new top-level entry is not allowed
+  local path=$1 name=${1##*/} dir=${1%/*}
+  if [[ " ${BIN_DIRS[*]} " == *" $dir "* ]]; then
+    case "$name" in
+      python*|pip*|pytest*|py.test*|bash|sh|env|timeout|git|tox|nox|coverage)
+        problems+=("a program that shadows the test tools: $path") ;;
+    esac
+    return
+  fi
+  case "$name" in
+    *.dist-info|*.egg-info)
+      if grep -qs '^\[pytest11\]' "$path/entry_points.txt"; then
+        problems+=("a pytest plugin entry point: $path"); fi ;;
+    *.egg-link|__pycache__) ;;
+    *.pth)
+      if [ -f "$path" ] && grep -qE '^[[:space:]]*import[[:space:];]' "$path"; then
+        problems+=("a .pth that runs code: $path"); fi ;;
+    sitecustomize*|usercustomize*) problems+=("a start-up hook: $path") ;;
+    __editable__*finder*) problems+=("an import hook: $path") ;;
+    *)
+      local stem=${name%.py}
+      stem=${stem%%.*}
+      if [ ! -e "$WD/$stem" ] && [ ! -e "$WD/$stem.py" ] && [ ! -e "$WD/src/$stem" ] \
+         && [ ! -e "$WD/src/$stem.py" ]; then
+        problems+=("a module that is not the package's own: $path")
+      fi ;;
+  esac
 }
 
 # Every conftest.py and pytest config file with its digest, before the eval: the evidence plugin
@@ -288,10 +305,9 @@ eval_environment() {
 # Everything below runs as one function: bash parses it whole before running it.
 main() {
   if ! apply_candidate; then record phase patch_failed; record_time t_apply_end; return 0; fi
-  local unexpected
-  unexpected=$(unexpected_paths)
-  if [ -n "$unexpected" ]; then
-    record phase rejected; record rejected_paths "$unexpected"; record_time t_apply_end; return 0
+  check_changed_paths
+  if [ -n "$UNEXPECTED" ]; then
+    record phase rejected; record rejected_paths "$UNEXPECTED"; record_time t_apply_end; return 0
   fi
   if ! protect_tests; then record_time t_apply_end; return 0; fi
   prepare_privileges
@@ -303,7 +319,8 @@ main() {
   # The eval's exit status is the verdict's first half; the evidence (fd 3, a pipe to a reader of
   # root's) the second. `timeout` (root's) signals the eval's whole process group. The eval runs
   # as EVAL_UID with no capabilities, and is the kernel's first choice when memory runs out.
-  mkfifo -m 600 /swe/log.fifo /swe/evidence.fifo
+  [ -p /swe/log.fifo ] && [ -p /swe/evidence.fifo ] \
+    || mkfifo -m 600 /swe/log.fifo /swe/evidence.fifo  # the harness's archive has them
   tail -c "$SWE_LOG_BYTES" < /swe/log.fifo > "$OUT/eval.log" & local log_reader=$!
   cat < /swe/evidence.fifo > "$OUT/evidence.jsonl" & local evidence_reader=$!
   ( echo 1000 > /proc/self/oom_score_adj
@@ -316,11 +333,9 @@ main() {
   end_eval_processes
   wait_for "$log_reader"
   wait_for "$evidence_reader"
-  local changes
-  changes=$(test_setup_changes)
-  [ -z "$changes" ] || record tests_modified "$changes"
-  changes=$(import_changes)
-  [ -z "$changes" ] || record import_changes "$changes"
+  eval_changes
+  [ -z "$SETUP_CHANGES" ] || record tests_modified "$SETUP_CHANGES"
+  [ -z "$IMPORT_CHANGES" ] || record import_changes "$IMPORT_CHANGES"
   record eval_exit_code "$rc"
   record phase done
   return "$rc"

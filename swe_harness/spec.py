@@ -61,6 +61,9 @@ class EvalSpec:
         digest.update(json.dumps(parts).encode())
         return digest.hexdigest()
 
+    # the eval's log and evidence pipes (runner.sh reads them), made by the archive: no mkfifo
+    FIFOS = ("swe/log.fifo", "swe/evidence.fifo")
+
     def tar_files(self) -> dict[str, bytes]:
         return {"swe/" + path: data for path, data in self.files} | {"swe/out/": b""}
 
