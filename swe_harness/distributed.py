@@ -121,17 +121,17 @@ class RayExecutor:
         containers. ``node`` places it there (``strict``: only there; otherwise there while that
         node lives, elsewhere when it dies). System failures are retried ``max_retries`` times.
         """
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        options = _placement(node, strict, {RESOURCE: 1} if resources is None else resources)
+        return _remote(fn).options(
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            retry_exceptions=False, **options).remote(*args, **kwargs)
 
-        options: dict[str, Any] = {
-            "num_cpus": 0, "resources": {RESOURCE: 1} if resources is None else resources,
-            "max_retries": self.max_retries if max_retries is None else max_retries,
-            "retry_exceptions": False,
-        }
-        if node is not None:
-            node_id = node.node_id if isinstance(node, EngineNode) else node
-            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=not strict)
-        return _remote(fn).options(**options).remote(*args, **kwargs)
+    def start_actor(self, cls: type, *args, node: EngineNode | str, max_concurrency: int = 1,
+                    **kwargs):
+        """An actor of ``cls`` on ``node`` and only there (it dies with it), holding no engine
+        slot and no CPU: what it runs on the node's engine is its own to bound."""
+        return _remote(cls).options(max_concurrency=max_concurrency, max_restarts=0,
+                                    **_placement(node, True, {})).remote(*args, **kwargs)
 
     def on_each_node(self, fn: Callable, *args, timeout_s: float | None = 300,
                      **kwargs) -> dict[EngineNode, Any]:
@@ -322,6 +322,17 @@ class Placer:
 
 
 _REMOTES: dict[Callable, Any] = {}
+
+
+def _placement(node: EngineNode | str | None, strict: bool, resources: dict[str, float]) -> dict:
+    """Ray options: no CPU, ``resources``, and on ``node`` when one is given."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    options: dict[str, Any] = {"num_cpus": 0, "resources": resources}
+    if node is not None:
+        node_id = node.node_id if isinstance(node, EngineNode) else node
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=not strict)
+    return options
 
 
 def _remote(fn: Callable):

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,20 @@ def copy_tasks(tmp_path):
             shutil.copytree(TASKS_DIR / iid, dest / iid)
         return dest
     return copy
+
+
+@pytest.fixture(scope="module")
+def cluster(docker_engine):
+    """A real two-node Ray cluster (:func:`tests.ray_cluster.two_nodes`), one per module:
+    (address, start_node, the second node, the environment a driver needs)."""
+    from .ray_cluster import two_nodes
+
+    with two_nodes() as started:
+        yield started
+
+
+@pytest.fixture
+def fresh_run(monkeypatch):
+    run = f"raytest-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("SWE_HARNESS_RUN_ID", run)
+    return run

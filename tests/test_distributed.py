@@ -1,23 +1,16 @@
-"""Evaluations on a real two-node Ray cluster started here (``ray start --head`` and a second
-``ray start --address`` node, each with its own ``swe_engine`` resource and temp dir; both use
-this machine's Docker engine): the same statuses as a local run, placement, and a node killed
+"""Evaluations on a real two-node Ray cluster started here (the ``cluster`` fixture,
+:mod:`tests.ray_cluster`): the same statuses as a local run, placement, and a node killed
 mid-run."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -28,11 +21,11 @@ from swe_harness.rewards import reward_for
 from swe_harness.task import load_tasks
 
 from .conftest import write_task_dir
+from .ray_cluster import HEAD_IP, NODE_IP, wait_for
 from .synthetic import adversarial_sample, calc_task, harness_containers
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("ray-cluster")]
 
-HEAD_IP, NODE_IP = "127.0.0.2", "127.0.0.3"  # loopback addresses Ray keeps as they are
 SLOW_DOCKERFILE = """ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 WORKDIR /workspace
@@ -41,131 +34,6 @@ RUN git init -q && git -c user.name=t -c user.email=t@t commit -q --allow-empty 
 # what a report line says about the verdict (durations and log timings differ run to run)
 VERDICT = ("instance_id", "patch", "reward", "status", "exit_code", "apply_method", "evidence",
            "image", "error", "detail")
-
-
-def import_ray():
-    try:
-        import ray
-    except ImportError:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("CI=true and Ray is not installed (pip install -e '.[ray]')", pytrace=False)
-        pytest.skip("Ray is not installed (pip install -e '.[ray]')")
-    return ray
-
-
-class Node:
-    """One ``ray start --block`` process group; its workers are the raylet's children."""
-
-    def __init__(self, tmp: Path, name: str, env: dict[str, str], *args: str):
-        ray_cli = Path(sys.executable).parent / "ray"
-        self.log = tmp / f"{name}.log"
-        self.proc = subprocess.Popen(
-            [str(ray_cli), "start", "--block", "--num-cpus", "1", "--disable-usage-stats",
-             "--object-store-memory", str(80 * 1024 * 1024), "--temp-dir", str(tmp / name),
-             "--dashboard-agent-listen-port", "0", "--metrics-export-port", "0", *args],
-            stdin=subprocess.DEVNULL, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **env})
-
-    def kill(self) -> None:
-        """Everything of this node dies at once, as when its machine goes away."""
-        workers = _children_of({pid for pid in _pids_in_group(self.proc.pid)})
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        for pid in workers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(30)
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _pids_in_group(pgid: int) -> set[int]:
-    return {int(p) for p in os.listdir("/proc") if p.isdigit()
-            and (fields := _stat(int(p))) and int(fields[2]) == pgid}
-
-
-def _children_of(parents: set[int]) -> set[int]:
-    return {int(p) for p in os.listdir("/proc") if p.isdigit()
-            and (fields := _stat(int(p))) and int(fields[1]) in parents}
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
-
-
-@pytest.fixture(scope="module")
-def cluster(docker_engine):
-    """Head (2 engine slots) + node (2 engine slots), token auth with a token of their own;
-    yields (address, start_node, the second node, the environment a driver needs)."""
-    ray_module = import_ray()
-    # short: Ray's unix sockets live below it (107 bytes at most), xdist's tmp paths are long
-    tmp = Path(tempfile.mkdtemp(prefix="swe-ray-", dir="/tmp"))
-    address = f"{HEAD_IP}:{_free_port(HEAD_IP)}"
-    resources = '{"swe_engine": 2}'
-    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex + uuid.uuid4().hex}
-    saved = {key: os.environ.get(key) for key in env}
-    head = Node(tmp, "head", env, "--head", "--node-ip-address", HEAD_IP,
-                "--port", address.split(":")[1], "--include-dashboard", "false",
-                "--resources", resources)
-    nodes = [head]
-
-    def start_node() -> Node:
-        node = Node(tmp, f"node{len(nodes)}", env, "--address", address, "--node-ip-address", NODE_IP,
-                    "--resources", resources)
-        nodes.append(node)
-        return node
-
-    try:
-        _wait_for(lambda: "Ray runtime started" in head.log.read_text()
-                  or head.proc.poll() is not None, 120, "the head node")
-        assert head.proc.poll() is None, "the head node ended:\n" + head.log.read_text()[-3000:]
-        second = start_node()
-        os.environ.update(env)  # this process is the driver
-        from ray._raylet import Config
-
-        Config.initialize("")  # Ray reads RAY_AUTH_* then (it may have been imported already)
-        ray_module.init(address=address, logging_level="warning", log_to_driver=False)
-        from swe_harness.distributed import RayExecutor
-
-        _wait_for(lambda: len(RayExecutor(address).nodes()) == 2, 120, "the second node")
-        yield address, start_node, second, env
-    finally:
-        ray_module.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        for node in nodes:
-            if node.proc.poll() is None:
-                node.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture
-def fresh_run(monkeypatch):
-    run = f"raytest-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("SWE_HARNESS_RUN_ID", run)
-    return run
 
 
 def local_lines(jobs, options=EvalOptions()):
@@ -328,7 +196,7 @@ def _run_and_kill(address, node, jobs, max_retries):
     # the raw listing: containers come and go, and inspecting each one races with removal
     running = lambda: sandbox.client().api.containers(
         filters={"label": f"{sandbox.LABEL_RUN}={run}", "status": "running"})
-    _wait_for(lambda: len(running()) >= len(jobs), 120, "every evaluation to start")
+    wait_for(lambda: len(running()) >= len(jobs), 120, "every evaluation to start")
     node.kill()
     driver.join(300)
     assert not driver.is_alive()
@@ -350,7 +218,7 @@ def test_a_node_killed_mid_run(cluster, slow_task, monkeypatch):
     replacement = start_node()
     from swe_harness.distributed import RayExecutor
 
-    _wait_for(lambda: len(RayExecutor(address).nodes()) == 2, 120, "the replacement node")
+    wait_for(lambda: len(RayExecutor(address).nodes()) == 2, 120, "the replacement node")
     monkeypatch.setenv("SWE_HARNESS_RUN_ID", runs[1])
     exhausted = _run_and_kill(address, replacement, jobs, max_retries=0)
     statuses = sorted(line["status"] for line in exhausted)

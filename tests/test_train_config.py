@@ -45,12 +45,16 @@ def test_groups_and_consistency_checks():
     assert nrl["grpo"]["val_period"] == 0  # no validation file
     launch = "\n".join(trainconfig.describe_launch(nrl))
     assert "4 node(s) x 8 GPU(s) = 32 GPUs" in launch and "2 prompts x 2 samples" in launch
+    assert nrl["env"]["swe_harness"]["placement"] == "per_node"  # cluster=nodes: a worker a node
+    assert "one SweEnv worker per Ray node announcing 'swe_engine'" in launch
     bad = trainconfig.nemo_rl_config(["data.train=t.parquet", "grpo.max_rollout_turns=5",
                                       "grpo.overlong_filtering=false",
-                                      "policy.generation.vllm_cfg.tensor_parallel_size=3"])
+                                      "policy.generation.vllm_cfg.tensor_parallel_size=3",
+                                      "env.swe_harness.placement=everywhere"])
     problems = " ".join(trainconfig.check(bad))
     assert "max_rollout_turns 5 < agent.step_limit 20" in problems
     assert "overlong_filtering" in problems and "TPxPP 3" in problems
+    assert "placement 'everywhere' is none of local, per_node" in problems
     with pytest.raises(Exception, match="train"):
         trainconfig.nemo_rl_config([])
 

@@ -1,5 +1,9 @@
 """``SweEnvActor``: NeMo-RL's ``EnvironmentInterface`` as a Ray actor around :class:`SweEnv`.
 
+``env.swe_harness.placement``: ``local`` (the default) runs every episode in this actor, on the
+engine of its node; ``per_node`` routes them to one ``SweEnv`` per engine node
+(:class:`~swe_harness.train.workers.EnvWorkers`).
+
 ``max_concurrency`` is high because with async rollouts (``vllm_cfg.async_engine``) NeMo-RL
 v0.7.0 sends many concurrent one-sample ``step`` calls (``run_sample_multi_turn_rollout`` runs
 ``calculate_rewards`` under ``asyncio.to_thread``); in sync mode each turn is one batched call
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import ray
 
+from .config import PLACEMENTS
 from .env import SweEnv
 
 try:
@@ -23,7 +28,16 @@ FQN = "swe_harness.train.actor.SweEnvActor"
 @ray.remote(max_restarts=-1, max_task_retries=-1, max_concurrency=1000)  # pragma: no cover
 class SweEnvActor(EnvironmentInterface):
     def __init__(self, env_config: dict):
-        self.env = SweEnv(dict(env_config))
+        placement = env_config.get("placement", "local")
+        if placement == "per_node":
+            from .workers import EnvWorkers
+
+            self.env = EnvWorkers(dict(env_config))
+        elif placement == "local":
+            self.env = SweEnv(dict(env_config))
+        else:
+            raise ValueError(f"env.swe_harness.placement {placement!r} is none of "
+                             f"{', '.join(PLACEMENTS)}")
 
     def step(self, message_log_batch, metadata):
         import torch

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 ENV_NAME = "swe_harness"
 DATASET_CLASS = "swe_harness.train.dataset.SweTaskDataset"
 NEMO_RL_SECTIONS = ("grpo", "loss_fn", "policy", "checkpointing", "logger", "cluster")
+PLACEMENTS = ("local", "per_node")  # env.swe_harness.placement: where the episodes run
 
 
 def configs_dir() -> Path:
@@ -128,6 +129,9 @@ def check(nrl: dict) -> list[str]:
         problems.append(f"{gpus} GPUs are not a multiple of training TP {tp}")
     if policy["generation"]["max_new_tokens"] >= policy["max_total_sequence_length"]:
         problems.append("policy.generation.max_new_tokens leaves no room for the prompt")
+    if env.get("placement", "local") not in PLACEMENTS:
+        problems.append(f"env.swe_harness.placement {env['placement']!r} is none of "
+                        f"{', '.join(PLACEMENTS)}")
     return problems
 
 
@@ -141,6 +145,9 @@ def describe_launch(nrl: dict) -> list[str]:
     colocated = gen.get("colocated", {}).get("enabled", True)
     train_tp = policy["dtensor_cfg"].get("tensor_parallel_size", 1)
     samples = grpo["num_prompts_per_step"] * grpo["num_generations_per_prompt"]
+    per_node = env.get("placement") == "per_node"
+    where = ("one SweEnv worker per Ray node announcing 'swe_engine' (placement per_node)"
+             if per_node else "SweEnvActor runs every episode on its node's engine")
     return [
         f"cluster: {cluster['num_nodes']} node(s) x {cluster['gpus_per_node']} GPU(s) = {gpus} GPUs",
         f"model: {policy['model_name']} ({policy['precision']}), training DTensor TP {train_tp}, "
@@ -155,6 +162,6 @@ def describe_launch(nrl: dict) -> list[str]:
         f"per turn, {policy['max_total_sequence_length']} tokens in all",
         f"optimizer: {policy['optimizer']['name']} lr {policy['optimizer']['kwargs']['lr']}; "
         f"{grpo['max_num_steps']} steps at most",
-        f"env: SweEnvActor on the driver's node, {env.get('max_workers')} parallel commands per "
-        f"turn, tasks from {', '.join(map(str, env['tasks']))}",
+        f"env: {where}, {env.get('max_workers')} parallel commands per turn "
+        f"{'on each' if per_node else 'in it'}, tasks from {', '.join(map(str, env['tasks']))}",
     ]

@@ -49,7 +49,8 @@ class EnvStep(NamedTuple):
 
 class EpisodeMetrics:
     """Per-window episode statistics; also a ``swe_harness_eval_result`` observer for the
-    evaluations' seconds. ``snapshot()`` returns and resets the window."""
+    evaluations' seconds. ``snapshot()`` returns and resets the window; ``counts()`` and
+    ``add()`` carry a window's raw counts between processes (one window from many envs)."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -79,6 +80,22 @@ class EpisodeMetrics:
             self.endings[ending] += 1
             self.resolved += reward == 1.0
             self.infra += reward is None
+
+    def counts(self, reset: bool = True) -> dict:
+        with self._lock:
+            out = {"episodes": self.episodes, "resolved": self.resolved, "infra": self.infra,
+                   "steps": self.steps, "endings": dict(self.endings),
+                   "eval_seconds": list(self.eval_seconds), "evals_cached": self.evals_cached}
+            if reset:
+                self._reset()
+            return out
+
+    def add(self, counts: dict) -> None:
+        with self._lock:
+            for name in ("episodes", "resolved", "infra", "steps", "evals_cached"):
+                setattr(self, name, getattr(self, name) + counts[name])
+            self.endings.update(counts["endings"])
+            self.eval_seconds += counts["eval_seconds"]
 
     def snapshot(self, reset: bool = True) -> dict[str, float]:
         with self._lock:
