@@ -82,14 +82,17 @@ class AsyncScriptedGeneration(ScriptedGeneration):
 @pytest.fixture
 def ray_cluster():
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True)
+    # one engine node for placement per_node (ignored by placement local)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True,
+             resources={"swe_engine": 4})
     yield
     ray.shutdown()
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode,placement", [("sync", "local"), ("async", "local"),
+                                            ("sync", "per_node")])
 def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster, bundled_tasks,
-                                            mode):
+                                            mode, placement):
     ids = ["fernleaf-unitconv-9", "brightline-semverlite-7", "lumen-globmatch-15"]
     tasks_dir = tmp_path / "tasks"
     for iid in ids:
@@ -103,7 +106,8 @@ def test_actor_under_run_multi_turn_rollout(docker_engine, tmp_path, ray_cluster
     tok_dir = make_tokenizer(tmp_path / "tok")
     nrl = nemo_rl_config([f"data.train={tmp_path / 'train.parquet'}", "model=tiny",
                           f"policy.model_name={tok_dir}", "agent.step_limit=3",
-                          f"logger.log_dir={tmp_path / 'logs'}"])
+                          f"logger.log_dir={tmp_path / 'logs'}",
+                          f"env.swe_harness.placement={placement}"])
     tokenizer = get_tokenizer(nrl["policy"]["tokenizer"])
     register_with_nemo_rl()
     env = create_env("swe_harness", nrl["env"]["swe_harness"])
