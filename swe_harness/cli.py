@@ -247,6 +247,7 @@ def _stop(pool: ThreadPoolExecutor, futures) -> None:
         if not running:
             break
         wait(running, timeout=0.5)
+    sandbox.settle()
     sandbox.quietly(sandbox.remove_owned)
 
 

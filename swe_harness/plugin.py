@@ -114,6 +114,7 @@ class Reaper:
         from . import sandbox
         from .cache import ResultCache
 
+        sandbox.settle()  # this process's removals in flight
         sandbox.quietly(sandbox.reap, sandbox.run_id())
         cache_dir = run_cache_dir(session.config)
         if cache_dir:

@@ -280,6 +280,7 @@ def rollout(cfg: dict, log=print) -> dict:
             signal.signal(signal.SIGTERM, previous)
     executor.shutdown(wait=True)
     pool.close()
+    sandbox.settle()  # the evaluations' containers, removed in the background
     records = list(read_trajectories(traj_path).values())
     model_cfg = cfg.get("model") or {}
     summary = write_outputs(out_dir, records, samples, {

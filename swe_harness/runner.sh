@@ -288,11 +288,11 @@ wait_for() {
 eval_environment() {
   local name
   EVAL_ENV=()
-  while IFS= read -r -d '' name; do
-    name=${name%%=*}
+  compgen -e > /swe/env.names  # a builtin into a file: no subshell
+  while IFS= read -r name; do
     case "$name" in SWE_*|PATH|HOME|PWD|OLDPWD|SHLVL|_|PYTHONPATH|PYTEST_PLUGINS) continue ;; esac
     EVAL_ENV+=("$name=${!name}")
-  done < <(printf '%s\0' $(compgen -e))
+  done < /swe/env.names
   EVAL_ENV+=("PATH=$IMAGE_PATH" "HOME=/tmp/swe-home" "USER=swe" "LOGNAME=swe"
              "SWE_WORKDIR=$WD" "SWE_HARNESS_EVIDENCE_FD=3"
              "SWE_HARNESS_CONFTESTS=/swe/conftests.allowed" "SWE_HARNESS_EXPECT=/swe/expect.json"

@@ -331,7 +331,7 @@ class RunOutput:
 # Inputs up to this size (base64 of the gzipped tar) travel in an environment variable of the
 # create call; Linux caps one variable at 128 KiB. Larger ones are copied in with put_archive.
 INLINE_INPUT_BYTES = 96 * 1024
-UNPACK_AND_RUN = ["bash", "-c", 'mkdir -p /swe && printf %s "$SWE_INPUT" | base64 -d | '
+UNPACK_AND_RUN = ["bash", "-c", 'printf %s "$SWE_INPUT" | base64 -d | '
                   'tar --no-same-owner -xzf - -C / && unset SWE_INPUT && exec bash /swe/run.sh']
 
 
@@ -366,9 +366,38 @@ def run_spec(spec, labels: dict[str, str], pool=None) -> RunOutput:
         oom = exit_code is not None and "result" not in outputs and container.oom_killed()
     finally:
         teardown = time.monotonic()
-        container.remove()
+        remove_later(container.remove)
     return RunOutput(exit_code, outputs, oom, {"setup": round(setup, 3),
                                                "teardown": round(time.monotonic() - teardown, 3)})
+
+
+_removals: set = set()  # removals in flight (futures)
+_removals_lock = threading.Lock()
+_remover = None
+
+
+def remove_later(remove) -> None:
+    """Call ``remove`` (a container's removal) off the critical path: the verdict does not wait
+    for it. Pending removals finish before the interpreter exits (the executor's threads are
+    joined then); :func:`settle` waits for them; the reaper removes what a killed process left."""
+    global _remover
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _removals_lock:
+        if _remover is None:
+            _remover = ThreadPoolExecutor(LIFECYCLE_CONCURRENCY, thread_name_prefix="swe-remove")
+        future = _remover.submit(quietly, remove)
+        _removals.add(future)
+    future.add_done_callback(_removals.discard)
+
+
+def settle(timeout_s: float = 120) -> None:
+    """Wait until every removal started by :func:`remove_later` in this process is done."""
+    from concurrent.futures import wait
+
+    with _removals_lock:
+        pending = list(_removals)
+    wait(pending, timeout=timeout_s)
 
 
 def _run_pooled(spec, pool) -> RunOutput:

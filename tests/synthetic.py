@@ -120,9 +120,11 @@ def edit(path: str, new: str | None) -> str:
 
 
 def harness_containers(client, run: str | None = None) -> list:
-    """Containers carrying the harness label (of one run when given), stopped ones included."""
+    """Containers carrying the harness label (of one run when given), stopped ones included,
+    once this process's removals in flight are done."""
     from swe_harness import sandbox
 
+    sandbox.settle()
     labels = [f"{sandbox.LABEL}=1"] + ([f"{sandbox.LABEL_RUN}={run}"] if run else [])
     return client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
 

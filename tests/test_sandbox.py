@@ -26,6 +26,7 @@ RUN git init -q && git -c user.name=t -c user.email=t@t commit -q --allow-empty 
 
 
 def containers_of(run: str):
+    sandbox.settle()
     return sandbox.client().containers.list(
         all=True, filters={"label": [f"{sandbox.LABEL_RUN}={run}"]}, ignore_removed=True)
 

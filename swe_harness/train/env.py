@@ -347,6 +347,9 @@ class SweEnv:
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._containers is not None:
             self._containers.close()
+        from .. import sandbox
+
+        sandbox.settle()  # the evaluations' containers, removed in the background
         if self._cache_dir:
             shutil.rmtree(self._cache_dir, ignore_errors=True)
 
