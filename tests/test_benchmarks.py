@@ -14,7 +14,7 @@ pytestmark = pytest.mark.docker
 TINY = {
     "bench_overhead.py": ["--tiny"],
     "bench_lifecycle_variants.py": ["-n", "1"],
-    "adversary_run.py": ["--limit", "4", "-j", "1"],
+    "adversary_run.py": ["--limit", "4", "-j", "1", "--pool"],
     "bench_agent.py": None,  # checked in detail by tests/test_bench_agent.py
     "bench_offline.py": ["--rounds", "1", "--no-verdicts", "--variants", "after"],
     "bench_ray.py": ["--tiny"],

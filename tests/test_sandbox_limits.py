@@ -100,11 +100,17 @@ def test_patch_writing_outside_the_repo_is_rejected(calc, docker_engine, path):
     assert reward_for(calc, result) == 0.0
 
 
-def test_five_megabyte_patch_applies(calc):
+@pytest.mark.parametrize("path", ["fresh", "pool"])
+def test_five_megabyte_patch_applies(calc, path):
+    """Fresh: copied in with put_archive. Pool: down the launcher's stdin, 5 MB in one go."""
+    from swe_harness import sandbox
+
     lines = "".join(f"VALUE_{i} = {i!r}  # {'x' * 40}\n" for i in range(80_000))
     big = edit("calc/table.py", lines)
     assert len(big) > 5_000_000
-    result = evaluate(calc, calc.gold_candidate + big)
+    with sandbox.WarmPool(size=0) as pool:
+        result = evaluate(calc, calc.gold_candidate + big,
+                          options=EvalOptions(pool=pool if path == "pool" else None))
     assert (result.status, result.apply_method) == ("passed", "git_apply"), result.log_tail
     assert "Argument list too long" not in result.log_tail
 
