@@ -31,6 +31,18 @@ def docker_engine():
 
 
 @pytest.fixture(scope="session")
+def calc_built(docker_engine, tmp_path_factory):
+    """The synthetic ``calc`` task (tests/synthetic.py), its image built once per session."""
+    from swe_harness import sandbox
+
+    from .synthetic import calc_task
+
+    task = calc_task(tmp_path_factory.mktemp("calc"))
+    sandbox.ensure_image(task, "missing")
+    return task
+
+
+@pytest.fixture(scope="session")
 def bundled_tasks():
     tasks, errors = load_tasks([TASKS_DIR])
     assert not errors, errors

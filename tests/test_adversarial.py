@@ -12,19 +12,14 @@ import pytest
 from swe_harness.evaluate import evaluate
 from swe_harness.rewards import reward_for
 
-from .synthetic import (REINSTALL, REPO, UNITTEST_EVAL, calc_task, diff, edit,
-                        harness_containers, variant)
+from .synthetic import REINSTALL, REPO, UNITTEST_EVAL, diff, edit, harness_containers, variant
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def calc(docker_engine, tmp_path_factory):
-    from swe_harness import sandbox
-
-    task = calc_task(tmp_path_factory.mktemp("adversarial"))
-    sandbox.ensure_image(task, "missing")
-    return task
+def calc(calc_built):
+    return calc_built
 
 
 @pytest.fixture(scope="module")

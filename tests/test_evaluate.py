@@ -95,14 +95,8 @@ def test_timeout_is_enforced(docker_engine, bundled_tasks):
 # ---------------------------------------------------------------- the apply chain, on calc
 
 @pytest.fixture(scope="module")
-def calc(docker_engine, tmp_path_factory):
-    from swe_harness import sandbox
-
-    from .synthetic import calc_task
-
-    task = calc_task(tmp_path_factory.mktemp("apply"))
-    sandbox.ensure_image(task, "missing")
-    return task
+def calc(calc_built):
+    return calc_built
 
 
 def git_diff(files_before: dict, files_after: dict, *options: str) -> str:

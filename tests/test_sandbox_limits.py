@@ -12,18 +12,9 @@ import pytest
 from swe_harness.evaluate import LOG_TAIL_CHARS, EvalOptions, evaluate
 from swe_harness.rewards import reward_for
 
-from .synthetic import calc_task, edit, harness_containers, variant
+from .synthetic import edit, harness_containers, variant
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def calc_image(docker_engine, tmp_path_factory):
-    from swe_harness import sandbox
-
-    task = calc_task(tmp_path_factory.mktemp("limits"))
-    sandbox.ensure_image(task, "missing")
-    return task
 
 
 def ours(client, instance: str) -> list:
@@ -34,12 +25,12 @@ def ours(client, instance: str) -> list:
 
 
 @pytest.fixture
-def calc(calc_image, docker_engine):
+def calc(calc_built, docker_engine):
     """The calc task under an instance id of this test's own (its label value), so tests running
     in parallel never see each other's containers; none may be left when the test ends."""
     import uuid
 
-    task = variant(calc_image, instance_id=f"limits-{uuid.uuid4().hex[:8]}")
+    task = variant(calc_built, instance_id=f"limits-{uuid.uuid4().hex[:8]}")
     yield task
     assert ours(docker_engine, task.instance_id) == [], "a container of this test was left behind"
 
