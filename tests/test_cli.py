@@ -1,6 +1,7 @@
 """``python -m swe_harness``: the same evaluation path as the plugin, from a shell."""
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -66,7 +67,9 @@ def test_reap_removes_containers_of_dead_owners_only(docker_engine, bundled_task
             all=True, filters={"label": f"{sandbox.LABEL_RUN}={run}"}, ignore_removed=True)}
         assert left == {alive.id}
         count = int(reaped.stdout.split("removed ")[1].split()[0])
-        assert count >= 1
+        # under xdist another worker's reaper (every session reaps dead owners at its start) may
+        # remove the dead owner's container first; alone, this command must have removed it
+        assert count >= 1 or "PYTEST_XDIST_WORKER" in os.environ
     finally:
         for container in (dead, alive):
             try:
