@@ -386,7 +386,8 @@ def remove_later(remove) -> None:
     with _removals_lock:
         if _remover is None:
             _remover = ThreadPoolExecutor(LIFECYCLE_CONCURRENCY, thread_name_prefix="swe-remove")
-        future = _remover.submit(quietly, remove)
+        # in this context: the engine (sandbox.engine) whose operation slot it takes
+        future = _remover.submit(contextvars.copy_context().run, quietly, remove)
         _removals.add(future)
     future.add_done_callback(_removals.discard)
 
