@@ -656,13 +656,19 @@ def agent_recipe(workdir: str) -> list[str]:
 _agent_images: dict[tuple[str, str], str] = {}  # (task image, workdir) -> agent image id
 
 
-@functools.cache
 def agent_client():
-    """A client with a connection pool sized for many concurrent episodes (each exec stream
-    holds a connection)."""
+    """The current engine's client with a connection pool sized for many concurrent episodes
+    (each exec stream holds a connection); one per engine."""
+    client()  # one clear InfraError when no engine answers
+    return _agent_client(_ENGINE.get())
+
+
+@functools.cache
+def _agent_client(url: str | None):
     import docker
 
-    client()  # one clear InfraError when no engine answers
+    if url:
+        return docker.DockerClient(base_url=url, timeout=CLIENT_TIMEOUT_S, max_pool_size=256)
     return docker.from_env(timeout=CLIENT_TIMEOUT_S, max_pool_size=256)
 
 
@@ -670,9 +676,10 @@ class ExecStream:
     """One process started by exec in a running container, with its stdin, and its stdout and
     stderr as one byte stream (Docker's multiplexed frames, unwrapped)."""
 
-    def __init__(self, container_id: str, command: list[str], environment: dict | None = None,
-                 workdir: str | None = None, stderr: bool = True):
-        api = agent_client().api
+    def __init__(self, api, container_id: str, command: list[str],
+                 environment: dict | None = None, workdir: str | None = None,
+                 stderr: bool = True):
+        self._api = api  # the low-level client of the container's engine
         self.exec_id = api.exec_create(container_id, command, stdin=True, stdout=True,
                                        stderr=stderr, tty=False, environment=environment,
                                        workdir=workdir, user="root")["Id"]
@@ -728,7 +735,7 @@ class ExecStream:
 
     def exit_code(self) -> int | None:
         try:
-            return agent_client().api.exec_inspect(self.exec_id).get("ExitCode")
+            return self._api.exec_inspect(self.exec_id).get("ExitCode")
         except Exception:
             return None
 
@@ -759,7 +766,8 @@ class PooledContainer:
     def open_stream(self, command: list[str], environment: dict | None = None,
                     workdir: str | None = None, stderr: bool = True) -> ExecStream:
         try:
-            return ExecStream(self.id, command, environment, workdir, stderr)
+            return ExecStream(self.container.client.api, self.id, command, environment, workdir,
+                              stderr)
         except Exception as exc:
             self.raise_if_gone(exc)
             raise
@@ -854,6 +862,8 @@ class WarmPool:
         self.size = size
         self.limits = limits or Limits()
         self.labels = labels or {}
+        # the engine of the context the pool is made in: its threads work there too
+        self._engine = _ENGINE.get()
         self._executor = ThreadPoolExecutor(lifecycle_concurrency, thread_name_prefix="swe-pool")
         self._stock: dict[str, list] = {}  # image -> futures of started containers
         self._live: dict[str, object] = {}  # every container made and not yet removed
@@ -937,6 +947,10 @@ class WarmPool:
             stock.append(self._executor.submit(self._create, image, True))
 
     def _create(self, image: str, ahead: bool) -> PooledContainer:
+        with engine(self._engine):
+            return self._create_here(image, ahead)
+
+    def _create_here(self, image: str, ahead: bool) -> PooledContainer:
         limits = self.limits
         docker_container = agent_client().containers.create(
             image, entrypoint=IDLE_COMMAND[:1], command=IDLE_COMMAND[1:],

@@ -151,3 +151,20 @@ def test_container_settings(calc, podman):
     assert "no-new-privileges" in host["SecurityOpt"]
     assert labels[sandbox.LABEL_OWNER] == sandbox.owner()
     assert labels[sandbox.LABEL_RUN] == sandbox.run_id()
+
+
+def test_pool_made_in_an_engine_context_serves_that_engine(calc, podman):
+    """A warm pool made under ``sandbox.engine(PODMAN)`` creates, prepares and removes its
+    containers on Podman (its threads do not inherit the caller's context), and an evaluation
+    from it gives the verdict a fresh Podman container gives."""
+    with sandbox.engine(PODMAN):
+        with sandbox.WarmPool(size=1) as pool:
+            pool.prewarm(sandbox.eval_image(calc), setup=sandbox.open_eval_launcher)
+            pooled = evaluate(calc, calc.gold_candidate, options=EvalOptions(pool=pool))
+            fresh = evaluate(calc, calc.gold_candidate)
+        assert (pooled.status, pooled.error) == ("passed", None), pooled.error
+        assert pool.stats["created"] >= 1 and pool.stats["hits"] + pool.stats["misses"] == 1
+    assert (pooled.status, pooled.exit_code, pooled.evidence) == (
+        fresh.status, fresh.exit_code, fresh.evidence)
+    assert not [c for c in harness_containers(podman) if c.labels.get(sandbox.LABEL_INSTANCE)
+                in ("pool", calc.instance_id) and c.labels.get(sandbox.LABEL_RUN) == sandbox.run_id()]
