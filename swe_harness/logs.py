@@ -46,14 +46,9 @@ _DJANGO = re.compile(r"^(\w+ \([\w.]+\)) \.\.\. (ok|FAIL|ERROR|skipped|expected 
 
 def parse_log_django(log: str) -> dict[str, str]:
     """``runtests.py --verbosity 2``: ``test_x (app.tests.Case) ... ok``."""
-    mapping = {"ok": PASSED, "FAIL": FAILED, "ERROR": ERROR, "skipped": SKIPPED,
-               "expected failure": XFAIL, "unexpected success": FAILED}
-    out: dict[str, str] = {}
-    for line in log.splitlines():
-        match = _DJANGO.match(line.strip())
-        if match:
-            out[match.group(1)] = mapping[match.group(2)]
-    return out
+    return _line_outcomes(log, _DJANGO, {
+        "ok": PASSED, "FAIL": FAILED, "ERROR": ERROR, "skipped": SKIPPED,
+        "expected failure": XFAIL, "unexpected success": FAILED})
 
 
 _SYMPY = re.compile(r"^(test_\w+) (ok|F|E|f|s|X|w)\b")
@@ -61,13 +56,19 @@ _SYMPY = re.compile(r"^(test_\w+) (ok|F|E|f|s|X|w)\b")
 
 def parse_log_sympy(log: str) -> dict[str, str]:
     """``bin/test -C --verbose``: ``test_x ok`` / ``test_y F`` / ``test_z E``."""
-    mapping = {"ok": PASSED, "F": FAILED, "E": ERROR, "f": XFAIL, "s": SKIPPED, "X": FAILED,
-               "w": SKIPPED}
+    return _line_outcomes(log, _SYMPY, {
+        "ok": PASSED, "F": FAILED, "E": ERROR, "f": XFAIL, "s": SKIPPED, "X": FAILED,
+        "w": SKIPPED})
+
+
+def _line_outcomes(log: str, pattern: re.Pattern, statuses: dict[str, str]) -> dict[str, str]:
+    """Test -> status from each (stripped) line ``pattern`` matches: group 1 the test, group 2
+    the runner's word for its outcome, mapped by ``statuses``."""
     out: dict[str, str] = {}
     for line in log.splitlines():
-        match = _SYMPY.match(line.strip())
+        match = pattern.match(line.strip())
         if match:
-            out[match.group(1)] = mapping[match.group(2)]
+            out[match.group(1)] = statuses[match.group(2)]
     return out
 
 
