@@ -408,6 +408,7 @@ def _run_pooled(spec, pool) -> RunOutput:
     path). No exec, no copy-in on the critical path: each costs ~40 ms on this engine."""
     started = time.monotonic()
     container = pool.acquire(spec.image_id, setup=open_eval_launcher)
+    launcher = None
     try:
         launcher, container.prepared = container.prepared or open_eval_launcher(container), None
         environ = b"".join(f"{k}={v}".encode() + b"\0" for k, v in spec.environment)
@@ -420,7 +421,6 @@ def _run_pooled(spec, pool) -> RunOutput:
             raise
         setup = time.monotonic() - started
         output, ended = read_stream(launcher, time.monotonic() + spec.timeout_s + 60)
-        launcher.close()
         body, _, code = output.rstrip(b"\n").rpartition(b"\n")
         if ended and code.isdigit():
             exit_code = int(code)
@@ -431,6 +431,8 @@ def _run_pooled(spec, pool) -> RunOutput:
             exit_code = None
         outputs = last_line_archive(body)
     finally:
+        if launcher is not None:
+            launcher.close()
         teardown = time.monotonic()
         container.release()
     return RunOutput(exit_code, outputs, False, {"setup": round(setup, 3),
