@@ -157,6 +157,7 @@ def test_pool_made_in_an_engine_context_serves_that_engine(calc, podman):
     """A warm pool made under ``sandbox.engine(PODMAN)`` creates, prepares and removes its
     containers on Podman (its threads do not inherit the caller's context), and an evaluation
     from it gives the verdict a fresh Podman container gives."""
+    calc = variant(calc, instance_id="podman-pool-1")  # test_no_container_left_behind's is apart
     with sandbox.engine(PODMAN):
         with sandbox.WarmPool(size=1) as pool:
             pool.prewarm(sandbox.eval_image(calc), setup=sandbox.open_eval_launcher)
