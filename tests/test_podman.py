@@ -129,8 +129,15 @@ def _dead_pid() -> int:
 
 
 def test_no_container_left_behind(calc, podman):
+    """After evaluations on Podman (the gold patch passes, the empty one fails), none of their
+    containers is left. Under an instance id of its own: xdist runs the module's other tests
+    beside it."""
+    task = variant(calc, instance_id="podman-leak-1")
+    with sandbox.engine(PODMAN):
+        assert evaluate(task, task.gold_candidate).status == "passed"
+        assert evaluate(task, "").status == "failed"
     assert not [c for c in harness_containers(podman)
-                if c.labels.get(sandbox.LABEL_INSTANCE) == calc.instance_id]
+                if c.labels.get(sandbox.LABEL_INSTANCE) == task.instance_id]
 
 
 def test_container_settings(calc, podman):
@@ -167,5 +174,5 @@ def test_pool_made_in_an_engine_context_serves_that_engine(calc, podman):
         assert pool.stats["created"] >= 1 and pool.stats["hits"] + pool.stats["misses"] == 1
     assert (pooled.status, pooled.exit_code, pooled.evidence) == (
         fresh.status, fresh.exit_code, fresh.evidence)
-    assert not [c for c in harness_containers(podman) if c.labels.get(sandbox.LABEL_INSTANCE)
-                in ("pool", calc.instance_id) and c.labels.get(sandbox.LABEL_RUN) == sandbox.run_id()]
+    assert not [c for c in harness_containers(podman, sandbox.run_id())
+                if c.labels.get(sandbox.LABEL_INSTANCE) in ("pool", calc.instance_id)]
